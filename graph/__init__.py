@@ -1,0 +1,1 @@
+"""The techgiants graph: schema, stores, analytics."""

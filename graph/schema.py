@@ -1,0 +1,276 @@
+"""The vocabulary, read from graph/schema.yaml, and the pydantic models derived from it.
+
+Nothing else in the project lists labels or properties by hand: stores build
+DDL from `SCHEMA`, ingesters validate through `validate_node` / `validate_rel`,
+and the docs page is `schema_markdown()`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+import pycountry
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
+
+SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
+
+PY_TYPES = {"string": str, "float": float, "int": int, "bool": bool, "date": str, "list": list[str]}
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    type: str
+    doc: str = ""
+    required: bool = False
+    choices: tuple = ()
+    range: tuple | None = None
+    format: str | None = None
+    internal: bool = False
+
+
+@dataclass
+class NodeType:
+    label: str
+    doc: str
+    entity: bool
+    props: dict[str, Prop] = field(default_factory=dict)
+
+
+@dataclass
+class RelType:
+    type: str
+    doc: str
+    sources: list[str]
+    targets: list[str]
+    temporal: bool
+    props: dict[str, Prop] = field(default_factory=dict)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(a, b) for a in self.sources for b in self.targets]
+
+
+def _props(spec: dict) -> dict[str, Prop]:
+    out = {}
+    for name, p in (spec or {}).items():
+        out[name] = Prop(
+            name=name,
+            type=p["type"],
+            doc=p.get("doc", ""),
+            required=bool(p.get("required", False)),
+            choices=tuple(p.get("choices", ()) or ()),
+            range=tuple(p["range"]) if p.get("range") else None,
+            format=p.get("format"),
+            internal=bool(p.get("internal", False)),
+        )
+    return out
+
+
+@dataclass
+class Schema:
+    nodes: dict[str, NodeType]
+    rels: dict[str, RelType]
+    raw: dict
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.nodes)
+
+    @property
+    def rel_types(self) -> list[str]:
+        return list(self.rels)
+
+    @property
+    def entity_labels(self) -> list[str]:
+        return [l for l, n in self.nodes.items() if n.entity]
+
+
+@lru_cache(maxsize=None)
+def load_schema(path: str | None = None) -> Schema:
+    raw = yaml.safe_load(Path(path or SCHEMA_PATH).read_text(encoding="utf-8"))
+    common = _props(raw["common_node_properties"])
+    entity = _props(raw["common_entity_properties"])
+    groups = raw.get("groups", {})
+    nodes: dict[str, NodeType] = {}
+    for label, spec in raw["nodes"].items():
+        props = dict(common)
+        if spec.get("entity"):
+            props.update(entity)
+        props.update(_props(spec.get("properties")))
+        nodes[label] = NodeType(label, spec.get("doc", ""), bool(spec.get("entity")), props)
+
+    def expand(names):
+        out = []
+        for n in names:
+            for m in groups.get(n, [n]):
+                if m not in nodes:
+                    raise ValueError(f"schema.yaml: unknown label {m!r} in relationship endpoints")
+                if m not in out:
+                    out.append(m)
+        return out
+
+    rcommon = _props(raw["common_relationship_properties"])
+    temporal = _props(raw.get("temporal_properties"))
+    rels: dict[str, RelType] = {}
+    for rtype, spec in raw["relationships"].items():
+        props = dict(rcommon)
+        props.update(_props(spec.get("properties")))
+        if spec.get("temporal"):
+            props.update(temporal)
+        rels[rtype] = RelType(rtype, spec.get("doc", ""), expand(spec["from"]), expand(spec["to"]),
+                              bool(spec.get("temporal")), props)
+    return Schema(nodes, rels, raw)
+
+
+SCHEMA = load_schema()
+
+
+# ---------------------------------------------------------------- validation
+
+def _check_value(p: Prop, v: Any) -> Any:
+    """Normalise and check one value against its declared property; raise ValueError."""
+    if v is None:
+        return None
+    if p.type == "date":
+        v = str(v)
+        try:
+            _dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"not an ISO date YYYY-MM-DD: {v!r}") from None
+        if len(v) != 10:
+            raise ValueError(f"not an ISO date YYYY-MM-DD: {v!r}")
+    if p.type == "list":
+        if isinstance(v, (str, bytes)):
+            raise ValueError("expected a list of strings")
+        v = [str(x) for x in v if x is not None and str(x) != ""]
+        # stable de-duplication keeps the first spelling
+        v = list(dict.fromkeys(v))
+    if p.type == "float":
+        if isinstance(v, bool):
+            raise ValueError("expected a number")
+        v = float(v)
+        if v != v:
+            raise ValueError("NaN is not a value")
+    if p.range is not None and not (p.range[0] <= v <= p.range[1]):
+        raise ValueError(f"{v!r} outside [{p.range[0]}, {p.range[1]}]")
+    if p.choices and v not in p.choices:
+        raise ValueError(f"{v!r} not one of {', '.join(p.choices)}")
+    if p.format == "country":
+        v = str(v).upper()
+        if pycountry.countries.get(alpha_2=v) is None and v not in ("XK", "EU", "ZZ"):
+            raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 code")
+    return v
+
+
+def _model(name: str, props: dict[str, Prop]) -> type[BaseModel]:
+    fields = {}
+    for p in props.values():
+        t = PY_TYPES[p.type]
+        fields[p.name] = (t, ...) if p.required else (Optional[t], None)
+
+    def check_all(cls, v, info):
+        return _check_value(props[info.field_name], v)
+
+    validators = {"check_all": field_validator("*", mode="before")(check_all)}
+    return create_model(name, __config__=ConfigDict(extra="forbid"), __validators__=validators, **fields)
+
+
+@lru_cache(maxsize=None)
+def node_model(label: str) -> type[BaseModel]:
+    if label not in SCHEMA.nodes:
+        raise KeyError(f"unknown label {label!r}")
+    return _model(label, SCHEMA.nodes[label].props)
+
+
+@lru_cache(maxsize=None)
+def rel_model(rtype: str) -> type[BaseModel]:
+    if rtype not in SCHEMA.rels:
+        raise KeyError(f"unknown relationship type {rtype!r}")
+    return _model(rtype, SCHEMA.rels[rtype].props)
+
+
+class SchemaError(ValueError):
+    """A record does not fit the schema. `field` names the offending property."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _raise(e: ValidationError, what: str) -> None:
+    err = e.errors()[0]
+    loc = ".".join(str(x) for x in err.get("loc", ())) or None
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        msg = f"property not in the schema for {what}"
+    raise SchemaError(f"{what}.{loc}: {msg}" if loc else f"{what}: {msg}", field=loc) from None
+
+
+def validate_node(label: str, props: dict) -> dict:
+    """Return the normalised properties (nulls dropped) or raise SchemaError."""
+    if label not in SCHEMA.nodes:
+        raise SchemaError(f"unknown label {label!r}", field="label")
+    try:
+        m = node_model(label).model_validate(props)
+    except ValidationError as e:
+        _raise(e, label)
+    return {k: v for k, v in m.model_dump().items() if v is not None}
+
+
+def validate_rel(rtype: str, src_label: str, dst_label: str, props: dict) -> dict:
+    if rtype not in SCHEMA.rels:
+        raise SchemaError(f"unknown relationship type {rtype!r}", field="type")
+    rt = SCHEMA.rels[rtype]
+    if src_label not in rt.sources:
+        raise SchemaError(f"{rtype} cannot start at {src_label} (allowed: {', '.join(rt.sources)})", field="src_label")
+    if dst_label not in rt.targets:
+        raise SchemaError(f"{rtype} cannot end at {dst_label} (allowed: {', '.join(rt.targets)})", field="dst_label")
+    try:
+        m = rel_model(rtype).model_validate(props)
+    except ValidationError as e:
+        _raise(e, rtype)
+    out = {k: v for k, v in m.model_dump().items() if v is not None}
+    for lo, hi in (("share_min", "share_max"),):
+        if lo in out and hi in out and out[lo] > out[hi]:
+            raise SchemaError(f"{rtype}.{lo} {out[lo]} greater than {hi} {out[hi]}", field=lo)
+    if rt.temporal and out.get("start") and out.get("end") and out["end"] < out["start"]:
+        raise SchemaError(f"{rtype}.end {out['end']} before start {out['start']}", field="end")
+    return out
+
+
+# ---------------------------------------------------------------- docs
+
+def schema_markdown(schema: Schema = SCHEMA) -> str:
+    """The schema page for docs/schema.md, generated from schema.yaml."""
+    out = ["# Schema", "", "Generated from `graph/schema.yaml` by `techgiants schema-doc`; do not edit by hand.", "",
+           "One label per node. Dates are ISO `YYYY-MM-DD` strings; lists are lists of strings.", ""]
+    out.append("## Node labels\n")
+    for label, n in schema.nodes.items():
+        out.append(f"### {label}\n\n{n.doc}\n\n| property | type | required | notes |\n|---|---|---|---|")
+        for p in n.props.values():
+            out.append(f"| `{p.name}` | {p.type} | {'yes' if p.required else ''} | {_notes(p)} |")
+        out.append("")
+    out.append("## Relationships\n")
+    for rtype, r in schema.rels.items():
+        out.append(f"### {rtype}\n\n{r.doc}\n\nFrom: {', '.join(r.sources)}  \nTo: {', '.join(r.targets)}\n")
+        out.append("| property | type | required | notes |\n|---|---|---|---|")
+        for p in r.props.values():
+            out.append(f"| `{p.name}` | {p.type} | {'yes' if p.required else ''} | {_notes(p)} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _notes(p: Prop) -> str:
+    bits = [p.doc.replace("|", "\\|")]
+    if p.choices:
+        bits.append("one of: " + ", ".join(f"`{c}`" for c in p.choices))
+    if p.range:
+        bits.append(f"range [{p.range[0]}, {p.range[1]}]")
+    if p.format == "country":
+        bits.append("ISO 3166-1 alpha-2")
+    return " ".join(b for b in bits if b)

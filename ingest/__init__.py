@@ -1,0 +1,1 @@
+"""Ingesters (one module per source format) and the shared pipeline."""

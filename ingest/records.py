@@ -1,0 +1,57 @@
+"""What ingesters yield: nodes, relationships and rejected records.
+
+Every ingester is `parse(path, **options) -> Iterator[Node | Rel | Rejected]`.
+Ingesters never talk to a store; `ingest.pipeline` validates, resolves,
+batches and writes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from graph.ids import rel_id
+
+
+@dataclass
+class Node:
+    label: str
+    props: dict[str, Any]  # must hold id, name, sources; other keys from the schema
+
+    @property
+    def id(self) -> str:
+        return self.props["id"]
+
+
+@dataclass
+class Rel:
+    type: str
+    src: str
+    src_label: str
+    dst: str
+    dst_label: str
+    props: dict[str, Any] = field(default_factory=dict)  # sources + schema properties
+    key: str = ""  # distinguishes several relationships of one type between the same pair
+
+    def __post_init__(self):
+        self.props.setdefault("id", rel_id(self.type, self.src, self.dst, self.key))
+
+    @property
+    def id(self) -> str:
+        return self.props["id"]
+
+
+@dataclass
+class Rejected:
+    """A record that could not be read or does not fit the schema. Goes to quarantine."""
+    file: str
+    record: str  # line number, JSON pointer, row number...
+    field: str | None
+    reason: str
+    raw: Any = None
+
+    def line(self) -> str:
+        where = f"{self.file}:{self.record}" + (f" [{self.field}]" if self.field else "")
+        return f"{where}: {self.reason}"
+
+
+Record = Union[Node, Rel, Rejected]
