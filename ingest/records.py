@@ -16,6 +16,7 @@ from graph.ids import rel_id
 class Node:
     label: str
     props: dict[str, Any]  # must hold id, name, sources; other keys from the schema
+    origin: str | None = None  # "line 12", "row 3", "entry 5": where in the file, for quarantine
 
     @property
     def id(self) -> str:
@@ -31,6 +32,7 @@ class Rel:
     dst_label: str
     props: dict[str, Any] = field(default_factory=dict)  # sources + schema properties
     key: str = ""  # distinguishes several relationships of one type between the same pair
+    origin: str | None = None
 
     def __post_init__(self):
         self.props.setdefault("id", rel_id(self.type, self.src, self.dst, self.key))
