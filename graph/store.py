@@ -248,14 +248,16 @@ class GraphStore(ABC):
 
     # ---------------------------------------------------------------- export
     def iter_export(self, batch: int = 5000) -> Iterator[dict]:
-        """Every node, then every relationship, as JSON-able dicts, in id order."""
+        """Every node, then every relationship, as JSON-able dicts, in id order:
+        {"node": label, "props": {...}} and {"rel": type, "src", "src_label", "dst", "dst_label", "props"}."""
         for label in SCHEMA.labels:
             skip = 0
             while True:
                 res = self.read(_q("MATCH (n:{L}) RETURN n ORDER BY n.id SKIP $skip LIMIT $lim", L=label),
                                 {"skip": skip, "lim": batch})
                 for (n,) in res.rows:
-                    yield {"kind": "node", **n}
+                    props = dict(n)
+                    yield {"node": props.pop("label"), "props": props}
                 if len(res.rows) < batch:
                     break
                 skip += batch
@@ -267,7 +269,9 @@ class GraphStore(ABC):
                                 " ORDER BY r.id SKIP $skip LIMIT $lim",
                                 {"skip": skip, "lim": batch})
                 for r, sl, dl in res.rows:
-                    yield {"kind": "rel", **r, "src_label": sl, "dst_label": dl}
+                    props = dict(r)
+                    yield {"rel": props.pop("type"), "src": props.pop("src"), "src_label": sl,
+                           "dst": props.pop("dst"), "dst_label": dl, "props": props}
                 if len(res.rows) < batch:
                     break
                 skip += batch

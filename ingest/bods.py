@@ -52,7 +52,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from graph.ids import rel_id, slug
+from graph.ids import slug
 from ingest.records import Node, Rejected, Rel
 from ingest.textutil import check, clean, country_code, identifier, source
 
@@ -235,7 +235,7 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
     rels: list = []
     for rid, versions in records.items():
         if versions[0]["kind"] == "relationship":
-            rels.extend(_relationships(rid, versions, labels, nodes, src_id, file))
+            rels.extend(_relationships(rid, versions, labels, nodes, src_id, file, final))
     yield from nodes.values()
     yield from rels
 
@@ -319,7 +319,7 @@ def _entity(s: dict, src_id: str) -> Node:
         notes.append(f"dissolved {d['dissolutionDate']}")
     if notes:
         props["description"] = "; ".join(notes)
-    return Node(label, {k: v for k, v in props.items() if v not in (None, "")})
+    return Node(label, {k: v for k, v in props.items() if v not in (None, "", [])})
 
 
 def _person(s: dict, src_id: str) -> Node:
@@ -353,7 +353,7 @@ def _person(s: dict, src_id: str) -> Node:
             break
     if notes:
         props["description"] = "; ".join(notes)
-    return Node("Person", {k: v for k, v in props.items() if v not in (None, "")})
+    return Node("Person", {k: v for k, v in props.items() if v not in (None, "", [])})
 
 
 # ---------------------------------------------------------------- relationships
@@ -392,7 +392,8 @@ def _interests(s: dict, file: str) -> tuple[list[dict], list[Rejected]]:
     return out, bad
 
 
-def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, src_id: str, file: str) -> list:
+def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, src_id: str, file: str,
+                   final) -> list:
     out: list = []
     segments: list[dict] = []
     current: dict[tuple, dict] = {}
@@ -427,11 +428,11 @@ def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, sr
     # Endpoints from the latest statement of the record.
     d = last["d"]
     rec = f"statement {last['n']}"
-    subj, subj_unspec = _ref(d.get("subject"), last["old"])
+    subj, _ = _ref(d.get("subject"), last["old"])
     party, party_unspec = _ref(d.get("interestedParty"), last["old"])
+    subj, party = subj and final(subj), party and final(party)  # 0.2/0.3: may name a replaced statement
     for role, ref in (("subject", subj), ("interestedParty", party)):
         if ref and ref not in labels:
-            # Referenced records may carry an old (replaced) id in 0.2/0.3; those were renamed already.
             return out + [Rejected(file, rec, role, f"{role} references record {ref} which is not in this file",
                                    last["raw"])]
     if subj is None:
@@ -451,6 +452,8 @@ def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, sr
             props["kind"] = "other"
         placeholder = check([Node(label, {k: v for k, v in props.items() if v})], file, rec, last["raw"])
         out.extend(placeholder)
+        if not isinstance(placeholder[0], Node):
+            return out
         labels[party] = label
     s_id, s_label, p_id, p_label = f"bods:{subj}", labels[subj], f"bods:{party}", labels[party]
     for seg in segments:
@@ -466,5 +469,3 @@ def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, sr
         out.extend(check([rel], file, f"statement {seg['n']}", last["raw"]))
     return out
 
-
-__all__ = ["parse", "rel_id"]

@@ -11,6 +11,7 @@ lists' Source node, are emitted too.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -31,11 +32,14 @@ REL_FILES = {f"{t.lower()}.yaml": t for t in SCHEMA.rels if t != "CAPTURED_BY"} 
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as the strings written (the schema checks them; 2019-13-45 must not crash)."""
+    """Keeps dates as written (the schema checks them; 2019-13-45 must not crash) and reads only
+    true/false as booleans (YAML 1.1 would turn the country code `NO` into False)."""
 
 
-_Loader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+_DROP = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+_Loader.yaml_implicit_resolvers = {k: [(tag, rx) for tag, rx in v if tag not in _DROP]
                                    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _load(path: Path) -> tuple[list | None, Rejected | None]:
@@ -45,11 +49,9 @@ def _load(path: Path) -> tuple[list | None, Rejected | None]:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark else "file"
         return None, Rejected(path.name, line, None, f"YAML syntax error: {getattr(e, 'problem', e)}")
-    if data is None:
-        return [], None
-    if not isinstance(data, list):
+    if not isinstance(data, list | None):
         return None, Rejected(path.name, "file", None, "expected a YAML list of entries")
-    return data, None
+    return data or [], None
 
 
 def parse(path: str | Path = "data/curated") -> Iterator[Node | Rel | Rejected]:

@@ -357,7 +357,7 @@ def _node(proxy, data: dict, src_id: str, addresses: dict, extra_ids: list[str],
             props["kind"] = "bank"
         if props.get("country"):
             props["us_based"] = props["country"] == "US"
-    return check([Node(label, props)], file, rec, data)
+    return check([Node(label, {k: v for k, v in props.items() if v not in (None, "", [])})], file, rec, data)
 
 
 def _sanction_list(data: dict) -> tuple[str, str, str | None]:

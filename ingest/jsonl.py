@@ -1,7 +1,7 @@
 """The project's own backup format: `techgiants export jsonl` output, read back exactly.
 
-One JSON object per line: {"kind": "node", "label", "id", ...properties} or
-{"kind": "rel", "type", "src", "src_label", "dst", "dst_label", "id", ...properties}.
+One JSON object per line: {"node": label, "props": {...}} or
+{"rel": type, "src", "src_label", "dst", "dst_label", "props": {...}}.
 """
 from __future__ import annotations
 
@@ -12,40 +12,32 @@ from ingest.records import Node, Rejected, Rel
 
 
 def parse(path: str, as_of: str | None = None) -> Iterator:
-    with open(path, encoding="utf-8", errors="strict") as f:
-        lineno = 0
-        while True:
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"line {lineno}"
             try:
-                line = f.readline()
+                line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield Rejected(path, f"line {lineno + 1}", None, f"not UTF-8: {e.reason}")
-                return
-            if not line:
-                return
-            lineno += 1
+                yield Rejected(path, where, None, f"not UTF-8: {e.reason}")
+                continue
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
             except ValueError as e:
-                yield Rejected(path, f"line {lineno}", None, f"invalid JSON: {e}", raw=line[:500])
+                yield Rejected(path, where, None, f"invalid JSON: {e}", raw=line[:500])
                 continue
-            kind = obj.pop("kind", None)
-            if kind == "node":
-                label = obj.pop("label", None)
-                if not label:
-                    yield Rejected(path, f"line {lineno}", "label", "node without a label", raw=obj)
+            if not isinstance(obj, dict) or not isinstance(obj.get("props"), dict):
+                yield Rejected(path, where, "props", "expected an object with a props object", raw=line[:500])
+                continue
+            if "node" in obj:
+                yield Node(str(obj["node"]), obj["props"], origin=where)
+            elif "rel" in obj:
+                missing = [k for k in ("src", "dst") if not obj.get(k)]
+                if missing:
+                    yield Rejected(path, where, missing[0], "relationship without this field", raw=obj)
                     continue
-                yield Node(label, obj)
-            elif kind == "rel":
-                try:
-                    rtype, src, dst = obj.pop("type"), obj.pop("src"), obj.pop("dst")
-                    sl, dl = obj.pop("src_label", None), obj.pop("dst_label", None)
-                except KeyError as e:
-                    yield Rejected(path, f"line {lineno}", str(e.args[0]), "relationship without this field", raw=obj)
-                    continue
-                yield Rel(rtype, src, sl or "", dst, dl or "", obj)
+                yield Rel(str(obj["rel"]), obj["src"], obj.get("src_label") or "", obj["dst"],
+                          obj.get("dst_label") or "", dict(obj["props"]), origin=where)
             else:
-                yield Rejected(path, f"line {lineno}", "kind", f"kind must be node or rel, not {kind!r}", raw=obj)
+                yield Rejected(path, where, "node", "neither a node nor a rel record", raw=obj)

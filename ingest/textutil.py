@@ -54,6 +54,8 @@ def read_text(path: str | Path) -> tuple[str, str]:
         return text, "utf-8"
     best = charset_normalizer.from_bytes(data).best()
     enc = best.encoding if best else "cp1252"
+    if best and "cp1252" in best.could_be_from_charset:
+        enc = "cp1252"  # same text, and the code page US government files are written in
     return data.decode(enc, "surrogateescape"), enc
 
 
@@ -309,16 +311,20 @@ _GOV = [  # (pattern, GovernmentBody kind); first match wins
     (r"\bpeople'?s liberation army\b|\bPLA\b|\barmy\b|\bnavy\b|\bair force\b|\bregiment\b|\bbrigade\b|"
      r"\bmilitary (?:unit|district|region)\b|\bguard corps\b|\brocket force\b", "military"),
     (r"\bgovernment\b", "government"),
-    (r"\bcommission\b|\bbureau\b|\badministration\b|\bagency\b|\bdepartment\b|\bdirectorate\b", "agency"),
     (r"\bpenitentiary\b|\bprison\b|\bdetention\b|\bcorps\b", "other"),
 ]
+# Words that make a state body only when no company word says otherwise
+# ("Guangzhou Waterway Bureau" of a company, Russian design bureaus are firms).
+_GOV_WEAK = re.compile(r"\bcommission\b|(?<!design )\bbureau\b|\badministration\b|\bagency\b|\bdepartment\b|"
+                       r"\bdirectorate\b", re.I)
+_COMPANY = re.compile(r"\b(?:company|corporation|corp|group|holdings?|enterprises?)\b", re.I)
 _ORG_WORDS = re.compile(
     r"\b(?:company|companies|corporation|corp|group|holdings?|limited|trading|trade|international|industr\w*|"
     r"technolog\w*|electronic\w*|services?|logistics|consulting|airlines?|aviation|shipping|bank|enterprises?|"
     r"import|export|systems?|engineering|solutions|partners|associates|works|factory|cent(?:er|re)|suppl\w*|"
     r"products|global|establishment|organi[sz]ation|foundation|network|equipment|machinery|metals?|petroleum|"
     r"oil|gas|energy|chemicals?|pharma\w*|labs?|firm|office|store|shop|agency|develop\w*|investment|capital|"
-    r"fund|trust|union|s\.?a\.?|gmbh|ag|b\.?v\.?|fze|fzco|fzc|llc|ltd|inc|co|jsc|ojsc|cjsc|pjsc|ooo|oao|zao)\b",
+    r"fund|trust|union|airways|results|technik|digital|vertrieb\w*|\w+\.(?:com|net|org)|s\.?a\.?|gmbh|ag|b\.?v\.?|fze|fzco|fzc|llc|ltd|inc|co|jsc|ojsc|cjsc|pjsc|ooo|oao|zao)\b",
     re.I)
 
 
@@ -350,6 +356,8 @@ def guess_label(name: str, type_field: Any = None, person_hint: bool = False) ->
     for rx, kind in _GOV:
         if re.search(rx, name, re.I):
             return "GovernmentBody", kind
+    if _GOV_WEAK.search(name) and not _COMPANY.search(name):
+        return "GovernmentBody", "agency"
     if person_hint and not _ORG_WORDS.search(name) and not re.search(r"\d", name) \
             and 2 <= len(re.findall(r"[^\W\d_]+", name)) <= 6:
         return "Person", None

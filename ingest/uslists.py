@@ -187,6 +187,8 @@ def _entry(e: dict, jid: str, list_id: str, src_id: str, file: str, where: str, 
             since = _date(m.group(1)) or since
     if jid == "cbp-wro" and clean(e.get("status")):
         reason = "; ".join(x for x in [f"Status: {clean(e['status'])}", notes] if x)
+    if jid == "dow-1260h" and reason:  # the subsidiaries become entities; the reason is the stated basis
+        reason = re.sub(r"^Listed together with subsidiaries:.*?(?:\s+\|\s+|$)", "", reason) or None
     if jid.startswith("state-debarred"):
         description, reason = notes, None
     if since is None:
@@ -197,7 +199,7 @@ def _entry(e: dict, jid: str, list_id: str, src_id: str, file: str, where: str, 
                               person_hint=jid in PERSON_LISTS)
     entity_id = f"{list_id}:{slug(name)}"
     node = entity(label, kind, id=entity_id, name=name,
-                  aliases=[a for a in [*aliases, *paren_aliases(name), entry_name] if a != name],
+                  aliases=[a for a in [*aliases, *paren_aliases(name)] if a != name],
                   country=country_code(country_text), identifiers=[i for i in identifiers if i],
                   address=clean(e.get("address")), description=description, sources=[src_id])
     key = f"{jid}:{slug(entry_name)}"
@@ -230,8 +232,8 @@ def _subsidiaries(parent: Node, notes: str | None, list_id: str, src_id: str, ke
         return []
     out: list = []
     for sub in split_enumeration(m.group(1)):
-        name = re.sub(r"\s*\([^()]*(?:\([^()]*\)[^()]*)*\)\s*$", "", sub).strip() or sub
-        aliases = [a for a in re.findall(r"\((?:formerly\s+)?([^()]+(?:\([^()]*\))?[^()]*)\)\s*$", sub)]
+        name, inner = trailing_parenthesis(sub)
+        aliases = [re.sub(r"^formerly\s+", "", inner)] if inner else []
         label, kind = guess_label(name)
         node = entity(label, kind, id=f"{list_id}:{slug(name)}", name=name, aliases=aliases,
                       country=parent.props.get("country"), sources=[src_id])
@@ -250,8 +252,9 @@ def _subsidiaries(parent: Node, notes: str | None, list_id: str, src_id: str, ke
 def split_enumeration(text: str) -> list[str]:
     """`A Co., Ltd., B Inc. (B), and C.` -> `["A Co., Ltd.", "B Inc. (B)", "C"]`.
 
-    Commas inside parentheses do not split; a piece of one word (`Ltd.`,
-    `Inc.`, `Americas`) belongs to the name before it.
+    Commas inside parentheses do not split; a legal form (`Ltd.`, `Inc.`)
+    belongs to the name before it, and so does one word after one word
+    (`SMIC, Americas`).
     """
     text = re.sub(r"\s+\.\s+", ", ", text.strip().rstrip("."))  # "Group Co., Ltd. . Kiekert USA Inc."
     pieces, depth, cur = [], 0, ""
@@ -265,12 +268,32 @@ def split_enumeration(text: str) -> list[str]:
             cur += ch
     pieces.append(cur)
     out: list[str] = []
-    for p in (x.strip() for x in pieces):
-        p = re.sub(r"^and\s+", "", p)
-        if not p:
-            continue
-        if out and len(p.split()) == 1:
+    for p in (re.sub(r"^and\s+", "", x.strip()) for x in pieces):
+        if p and out and _LEGAL_TAIL.match(p):
             out[-1] = f"{out[-1]}, {p}"
-        else:
+        elif p:
             out.append(p)
-    return out
+    merged: list[str] = []
+    for p in out:
+        if merged and len(p.split()) == 1 and len(merged[-1].split()) == 1:  # "SMIC, Americas"
+            merged[-1] = f"{merged[-1]}, {p}"
+        else:
+            merged.append(p)
+    return merged
+
+
+_LEGAL_TAIL = re.compile(r"^(?:Ltd|Inc|LLC|Limited|Co|Corp|PLC|S\.A|GmbH|AG|Pty|S\.L\.U)\b\.?(?:\s*\(.*\))?$")
+
+
+def trailing_parenthesis(text: str) -> tuple[str, str | None]:
+    """`A Co. (formerly B (C))` -> (`A Co.`, `formerly B (C)`): the last balanced parenthesis, if it ends the text."""
+    text = text.strip()
+    if not text.endswith(")"):
+        return text, None
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += text[i] == ")"
+        depth -= text[i] == "("
+        if depth == 0:
+            return text[:i].strip(), text[i + 1:-1].strip()
+    return text, None

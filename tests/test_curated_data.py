@@ -72,6 +72,12 @@ def test_footnote_sources_point_to_the_report():
                 assert n.props["locator"].endswith("footnote " + n.id.split("#fn")[1])
 
 
+def test_every_report_source_is_cited():
+    cited = {s for r in records() if not (isinstance(r, Node) and r.label == "Source") for s in r.props["sources"]}
+    unused = [i for i, n in nodes().items() if n.label == "Source" and i != "src:aspi-2021" and i not in cited]
+    assert unused == [] and "src:aspi-2021" in {n.props.get("parent") for n in nodes().values()}
+
+
 def test_no_orphan_nodes():
     linked = {r.src for r in rels()} | {r.dst for r in rels()}
     orphans = [i for i, n in nodes().items() if n.label not in ("Source", "SanctionsList", "Country") and i not in linked]

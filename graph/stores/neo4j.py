@@ -12,7 +12,7 @@ from typing import Any
 
 import neo4j
 import pyarrow as pa
-from neo4j import GraphDatabase, Query
+from neo4j import GraphDatabase
 from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, TransientError
 from neo4j.graph import Node, Path, Relationship
 
@@ -21,13 +21,16 @@ from graph.store import GraphStore, QueryTimeout, Result, StoreError, by_pair as
 
 
 def schema_ddl() -> list[str]:
+    """Constraints and indexes from schema.yaml (labels and types only ever come from the schema)."""
     out = []
     for label in SCHEMA.labels:
-        out.append(_q("CREATE CONSTRAINT {L}_id IF NOT EXISTS FOR (n:{L}) REQUIRE n.id IS UNIQUE", L=label))
+        out.append("CREATE CONSTRAINT {n}_id IF NOT EXISTS FOR (n:`{L}`) REQUIRE n.id IS UNIQUE"
+                   .format(n=label.lower(), L=label))
         if "search_key" in SCHEMA.nodes[label].props:
-            out.append(_q("CREATE TEXT INDEX {L}_search IF NOT EXISTS FOR (n:{L}) ON (n.search_key)", L=label))
+            out.append("CREATE TEXT INDEX {n}_search IF NOT EXISTS FOR (n:`{L}`) ON (n.search_key)"
+                       .format(n=label.lower(), L=label))
     for rtype in SCHEMA.rel_types:
-        out.append(_q("CREATE INDEX {T}_id IF NOT EXISTS FOR ()-[r:{T}]-() ON (r.id)", T=rtype))
+        out.append("CREATE INDEX {n}_id IF NOT EXISTS FOR ()-[r:`{T}`]-() ON (r.id)".format(n=rtype.lower(), T=rtype))
     return out
 
 
@@ -124,8 +127,9 @@ class Neo4jStore(GraphStore):
              limit: int | None = None) -> Result:
         t = timeout or self.timeout
 
+        @neo4j.unit_of_work(timeout=t)
         def work(tx):
-            res = tx.run(Query(cypher, timeout=t), params or {})
+            res = tx.run(cypher, params or {})
             keys = list(res.keys())
             rows, truncated = [], False
             for rec in res:
