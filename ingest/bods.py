@@ -53,8 +53,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from graph.ids import slug
+from ingest import textutil
 from ingest.records import Node, Rejected, Rel
-from ingest.textutil import check, clean, country_code, identifier, source
+from ingest.textutil import clean, country_code, identifier, source
 
 # 0.2/0.3 interest codes whose camelCase form is not the 0.4 code.
 OLD_INTERESTS = {"influence-or-control": "otherInfluenceOrControl", "settlor-of-trust": "settlor",
@@ -75,6 +76,15 @@ class _Bad(ValueError):
         super().__init__(message)
         self.field = field
 
+
+
+def check(records: list, file: str, record: str, raw: Any = None) -> list:
+    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
+    out = textutil.check(records, file, record, raw)
+    for r in out:
+        if not isinstance(r, Rejected):
+            r.origin = record
+    return out
 
 def _date(value: Any, field: str) -> str | None:
     """Full ISO date (timestamps keep the date), None for empty or partial; _Bad otherwise."""

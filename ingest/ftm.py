@@ -50,9 +50,9 @@ from followthemoney import model
 from followthemoney.exc import InvalidData
 
 from graph.ids import slug
-from ingest import lists
+from ingest import lists, textutil
 from ingest.records import Node, Rejected, Rel
-from ingest.textutil import check, country_code, identifier, source
+from ingest.textutil import country_code, identifier, source
 
 NODE_LABELS = {"Company": "Company", "Organization": "Company", "LegalEntity": "Company",
                "PublicBody": "GovernmentBody", "Person": "Person"}
@@ -98,8 +98,21 @@ class Delete:
     label_hint: str | None
     id: str
 
+    @property
+    def label(self) -> str | None:  # the name ingest.pipeline reads
+        return self.label_hint
+
 
 # ---------------------------------------------------------------- small helpers
+
+
+def check(records: list, file: str, record: str, raw: Any = None) -> list:
+    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
+    out = textutil.check(records, file, record, raw)
+    for r in out:
+        if not isinstance(r, Rejected):
+            r.origin = record
+    return out
 
 def _date(value: Any) -> tuple[str | None, str | None]:
     """(full ISO date, None) or (None, partial date); ValueError for anything else."""
@@ -155,8 +168,8 @@ def _chinese(text: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff]", text)) and not re.search(r"[\u3040-\u30ff]", text)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, str | None]]:
-    """(line number, op, entity dict, error) per non-blank line."""
+def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, tuple[str, str] | None]]:
+    """(line number, op, entity dict, (field, error)) per non-blank line."""
     with path.open(encoding="utf-8-sig", errors="surrogateescape") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
@@ -164,20 +177,20 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, str | Non
             try:
                 data = json.loads(line)
             except ValueError as e:
-                yield n, None, None, f"invalid JSON: {e}"
+                yield n, None, None, ("json", f"invalid JSON: {e}")
                 continue
             if not isinstance(data, dict):
-                yield n, None, None, "line is not a JSON object"
+                yield n, None, None, ("json", "line is not a JSON object")
                 continue
             op = None
             if "op" in data:
                 op = str(data.get("op") or "").upper()
                 data = data.get("entity")
                 if op not in ("ADD", "MOD", "DEL") or not isinstance(data, dict):
-                    yield n, op, None, f"delta line needs op ADD/MOD/DEL and an entity, got op {op!r}"
+                    yield n, op, None, ("op", f"delta line needs op ADD/MOD/DEL and an entity, got op {op!r}")
                     continue
             if not data.get("id"):
-                yield n, op, None, "entity has no id"
+                yield n, op, None, ("id", "entity has no id")
                 continue
             yield n, op, data, None
 
@@ -197,6 +210,11 @@ def parse(path: str | Path, as_of: str | None = None,
     """Yield records for an FtM JSON-lines or delta file. `known_labels`: graph id -> label
     for relationship endpoints that are not in this file (e.g. from the store)."""
     path = Path(path)
+    if path.is_dir():  # a folder of entity / delta files, applied in name order (delta names are timestamps)
+        for f in sorted(path.iterdir()):
+            if f.is_file() and f.name.endswith((".json", ".jsonl", ".ndjson")) and "index" not in f.name:
+                yield from parse(f, as_of=as_of, known_labels=known_labels)
+        return
     file = str(path)
     src_id = f"src:ftm:{slug(path.name)}"
     try:
@@ -242,7 +260,7 @@ def parse(path: str | Path, as_of: str | None = None,
     for n, op, data, err in _lines(path):
         rec = f"line {n}"
         if err:
-            yield Rejected(file, rec, None, err)
+            yield Rejected(file, rec, err[0], err[1])
             continue
         if op == "DEL":
             yield Delete(label_hint=labels.get(data["id"]), id=f"ftm:{data['id']}")

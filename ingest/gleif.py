@@ -42,8 +42,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from graph.ids import slug
+from ingest import textutil
 from ingest.records import Node, Rejected, Rel
-from ingest.textutil import check, clean, country_code, csv_records, identifier, read_text, source
+from ingest.textutil import clean, country_code, csv_records, identifier, read_text, source
 
 RR_REQUIRED = ("Relationship.StartNode.NodeID", "Relationship.EndNode.NodeID", "Relationship.RelationshipType")
 L1_REQUIRED = ("LEI", "Entity.LegalName")
@@ -58,6 +59,15 @@ class _Bad(ValueError):
         super().__init__(message)
         self.field = field
 
+
+
+def check(records: list, file: str, record: str, raw: Any = None) -> list:
+    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
+    out = textutil.check(records, file, record, raw)
+    for r in out:
+        if not isinstance(r, Rejected):
+            r.origin = record
+    return out
 
 def _date(value: Any, field: str) -> str | None:
     """ISO date from a date or timestamp ("2012-06-06T15:53:00.000Z"); _Bad otherwise."""

@@ -57,8 +57,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from graph.ids import slug
+from ingest import textutil
 from ingest.records import Node, Rejected, Rel
-from ingest.textutil import check, clean, country_code, csv_records, identifier, read_text, source
+from ingest.textutil import clean, country_code, csv_records, identifier, read_text, source
 
 REQUIRED = ("fund", "issuer_name")
 OPTIONAL = ("fund_id", "fund_kind", "manager", "isin", "cusip", "ticker", "exchange", "lei", "country", "weight",
@@ -76,6 +77,15 @@ class _Bad(ValueError):
 
 
 # ---------------------------------------------------------------- values
+
+
+def check(records: list, file: str, record: str, raw: Any = None) -> list:
+    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
+    out = textutil.check(records, file, record, raw)
+    for r in out:
+        if not isinstance(r, Rejected):
+            r.origin = record
+    return out
 
 def _number(value: Any, field: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -12,12 +12,13 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import charset_normalizer
 import pycountry
-from normality import category_replace, squash_spaces
+from normality import squash_spaces
 from rigour.ids import ISIN, LEI, USCC
 from rigour.names import extract_org_types
 from rigour.territories import lookup_territory
@@ -108,12 +109,27 @@ def csv_records(text: str, ncols: int | None = None, max_span: int = 30
 # ---------------------------------------------------------------- text
 
 
+# Control characters, zero-width marks, BOMs. C1 controls are what a cp1252
+# character becomes when cp1252 was read as Latin-1 (the CSL's "HA\x92Assif"),
+# so they get their cp1252 meaning back.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+def _control(m: re.Match) -> str:
+    ch = m.group(0)
+    if "\x80" <= ch <= "\x9f":
+        try:
+            return bytes([ord(ch)]).decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    return " "
+
+
 def clean(value: Any) -> str | None:
-    """Collapse whitespace, drop control characters; None for empty and OFAC's `-0-`."""
+    """Collapse whitespace, drop control characters, NFC; None for empty and OFAC's `-0-`."""
     if value is None:
         return None
-    text = category_replace(str(value), {"Cc": " ", "Cf": None, "Zs": " ", "Zl": " ", "Zp": " "})
-    text = squash_spaces(text)
+    text = squash_spaces(unicodedata.normalize("NFC", _CONTROL.sub(_control, str(value))))
     if not text or text == "-0-":
         return None
     return text
@@ -384,17 +400,19 @@ def listed_on(entity: Node, list_id: str, sources: list[str], key: str, **props:
 def check(records: list, file: str, record: str, raw: Any = None) -> list:
     """Validate a row's nodes and relationships together: all of them, or one Rejected.
 
-    Returns the records with normalised properties (nulls dropped), or
-    `[Rejected]` naming the first offending property.
+    Returns the records with normalised properties (nulls dropped) and
+    `origin` set to `record` (unless already set), or `[Rejected]` naming
+    the first offending property.
     """
     out = []
     for r in records:
         try:
             if isinstance(r, Node):
-                out.append(Node(r.label, validate_node(r.label, r.props)))
+                out.append(Node(r.label, validate_node(r.label, r.props), origin=r.origin or record))
             elif isinstance(r, Rel):
                 props = validate_rel(r.type, r.src_label, r.dst_label, r.props)
-                out.append(Rel(r.type, r.src, r.src_label, r.dst, r.dst_label, props, r.key))
+                out.append(Rel(r.type, r.src, r.src_label, r.dst, r.dst_label, props, r.key,
+                               origin=r.origin or record))
             else:
                 out.append(r)
         except SchemaError as e:
@@ -438,7 +456,7 @@ class Batch:
                 self.rejected.append(r)
             elif isinstance(r, Node):
                 have = self.nodes.get(r.id)
-                self.nodes[r.id] = r if have is None else Node(have.label, merge_props(have.props, r.props))
+                self.nodes[r.id] = r if have is None else Node(have.label, merge_props(have.props, r.props), have.origin)
             elif isinstance(r, Rel):
                 have = self.rels.get(r.id)
                 if have is None:

@@ -75,13 +75,14 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Record]:
     else:
         raise FileNotFoundError(path)
     meta, generated = _metadata(meta_path)
-    yield_base = True
+    # One batch for the folder: a party on two files of one list (the two
+    # ITAR debarment files) is one node with both sources.
+    batch = Batch()
     for f in files:
-        for r in _parse_file(f, meta, generated, as_of):
-            if yield_base and not isinstance(r, Rejected):
-                yield lists.source_node()
-                yield_base = False
-            yield r
+        batch.add(_parse_file(f, meta, generated, as_of))
+    if batch.nodes:
+        yield lists.source_node()
+    yield from batch
 
 
 def _metadata(p: Path) -> tuple[dict[str, dict], str | None]:

@@ -137,6 +137,8 @@ class Neo4jStore(GraphStore):
                     truncated = True
                     break
                 rows.append([_value(v) for v in rec.values()])
+            res.consume()
+            _fill_rel_ends(tx, rows)
             return Result(keys, rows, truncated)
 
         started = time.monotonic()
@@ -164,12 +166,45 @@ class Neo4jStore(GraphStore):
         return pa.table(cols) if cols["src"] else pa.table({k: pa.array([], pa.string()) for k in cols})
 
 
+class _Pending(str):
+    """An end node known only by element id until _fill_rel_ends looks it up."""
+
+
+def _fill_rel_ends(tx, rows: list) -> None:
+    pending: list[dict] = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if "type" in v and (isinstance(v.get("src"), _Pending) or isinstance(v.get("dst"), _Pending)):
+                pending.append(v)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(rows)
+    if not pending:
+        return
+    eids = list({str(r[k]) for r in pending for k in ("src", "dst") if isinstance(r[k], _Pending)})
+    found = {rec["e"]: rec["i"] for rec in tx.run("MATCH (n) WHERE elementId(n) IN $e RETURN elementId(n) AS e, n.id AS i",
+                                                     e=eids)}
+    for r in pending:
+        for k in ("src", "dst"):
+            if isinstance(r[k], _Pending):
+                r[k] = found.get(str(r[k]))
+
+
 def _value(v: Any) -> Any:
     if isinstance(v, Node):
         return {"label": next(iter(v.labels), None), **clean_props(dict(v))}
     if isinstance(v, Relationship):
-        return {"type": v.type, "src": v.start_node.get("id") if v.start_node else None,
-                "dst": v.end_node.get("id") if v.end_node else None, **clean_props(dict(v))}
+        # the driver only fills an end node's properties when that node is in the result too
+        src = v.start_node.get("id") if v.start_node else None
+        dst = v.end_node.get("id") if v.end_node else None
+        out = {"type": v.type, "src": src or _Pending(v.start_node.element_id),
+               "dst": dst or _Pending(v.end_node.element_id), **clean_props(dict(v))}
+        return out
     if isinstance(v, Path):
         return {"nodes": [_value(n) for n in v.nodes], "rels": [_value(r) for r in v.relationships]}
     if isinstance(v, list):
