@@ -132,7 +132,7 @@ def _load(path: Path) -> list:
             try:
                 out.append(json.loads(line))
             except ValueError as e:
-                out.append(_Bad("statement", f"invalid JSON: {e}"))
+                out.append(_Bad("json", f"invalid JSON: {e}"))
     return out
 
 
@@ -181,11 +181,16 @@ def _ref(party: Any, old: bool) -> tuple[str | None, dict | None]:
 
 def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | Rejected]:
     path = Path(path)
+    if path.is_dir():
+        for f in sorted(path.iterdir()):
+            if f.is_file() and f.suffix.lower() in (".json", ".jsonl"):
+                yield from parse(f, as_of=as_of)
+        return
     file = str(path)
     try:
         raw = _load(path)
     except (ValueError, UnicodeDecodeError) as e:
-        yield Rejected(file, "file", None, f"not a BODS JSON file: {e}")
+        yield Rejected(file, "file", "json", f"not a BODS JSON file: {e}")
         return
     if isinstance(raw, dict):
         raw = raw.get("statements") or [raw]

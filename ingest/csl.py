@@ -33,7 +33,7 @@ from typing import Iterator
 
 from graph.ids import slug
 from ingest import lists
-from ingest.records import Node, Record, Rejected
+from ingest.records import Record, Rejected
 from ingest.textutil import (Batch, address_country, check, clean, country_code, csv_records, entity, fr_citations,
                              guess_label, id_scheme, identifier, listed_on, notice_text, paren_aliases, parse_date,
                              read_text, single, source, split_list, undecodable)
@@ -177,7 +177,7 @@ def _json_rows(path: Path) -> Iterator[tuple[str, dict | Rejected]]:
     for i, item in enumerate(results, 1):
         where = f"entry {i}"
         if not isinstance(item, dict):
-            yield where, Rejected(file, where, None, "entry is not an object", raw=item)
+            yield where, Rejected(file, where, "entry", "entry is not an object", raw=item)
             continue
         missing = [c for c in REQUIRED if not item.get(c)]
         if missing:

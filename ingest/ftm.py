@@ -229,7 +229,7 @@ def parse(path: str | Path, as_of: str | None = None,
     addresses: dict[str, str] = {}       # Address id -> full text
     sec_ids: dict[str, list[str]] = {}   # issuer ftm id -> identifiers from its Securities
     rel_lines: list[tuple[int, dict]] = []
-    sanctioned: set[tuple[str, str]] = set()  # (entity ftm id, list id) stated by Sanction entities
+    sanctioned: set[tuple[str, str]] = set()  # (entity, list id / "dataset:<name>") from Sanction entities
     for n, op, data, err in _lines(path):
         if err or op == "DEL":
             continue
@@ -253,6 +253,7 @@ def parse(path: str | Path, as_of: str | None = None,
                 lid = _sanction_list(data)[0]
                 for ent in props.get("entity") or []:
                     sanctioned.add((ent, lid))
+                    sanctioned.update((ent, f"dataset:{d}") for d in data.get("datasets") or [])
 
     # Pass 2: nodes in file order, deletions, rejects.
     issued: set[str] = set()             # issuers whose Security identifiers found their node
@@ -300,8 +301,8 @@ def parse(path: str | Path, as_of: str | None = None,
             yield r
     for n, ent, label, ds in derived:
         lid, name, country = _dataset_list(ds)
-        if (ent, lid) in sanctioned:
-            continue
+        if (ent, lid) in sanctioned or (ent, f"dataset:{ds}") in sanctioned:
+            continue  # a Sanction entity already states this listing, with its details
         yield from _list_nodes(lid, {"_name": name, "_country": country}, src_id, have_lists)
         rel = Rel("LISTED_ON", f"ftm:{ent}", label, lid, "SanctionsList",
                   {"sources": [src_id], "reason": f"topic sanction in dataset {ds}"}, key=f"dataset:{ds}")

@@ -100,7 +100,7 @@ def _rows(path: Path) -> tuple[str, list[tuple[str, dict]] | None, tuple[str | N
         try:
             data = json.loads(text)
         except ValueError as e:
-            return "json", None, (None, f"invalid JSON: {e}")
+            return "json", None, ("json", f"invalid JSON: {e}")
         items = data.get("data", []) if isinstance(data, dict) else data
         items = [items] if isinstance(items, dict) else list(items or [])
         included = data.get("included", []) if isinstance(data, dict) else []
@@ -113,7 +113,7 @@ def _rows(path: Path) -> tuple[str, list[tuple[str, dict]] | None, tuple[str | N
     for line, fields, err in records:
         if header is None:
             if err:
-                return "csv", None, (None, f"unreadable header: {err}")
+                return "csv", None, ("header", f"unreadable header: {err}")
             header = [h.strip() for h in fields]
             continue
         if err:
@@ -201,12 +201,30 @@ def _names(path: str | Path | None) -> dict[str, dict]:
 
 # ---------------------------------------------------------------- parse
 
-def parse(path: str | Path, as_of: str | None = None, names: str | Path | None = None
-          ) -> Iterator[Node | Rel | Rejected]:
-    """Yield records for a GLEIF relationship-record or LEI-record file. `names`: an optional
-    Level 1 file (CSV or JSON) whose legal names label the LEIs of a relationship file."""
+def parse(path: str | Path, as_of: str | None = None, names: str | Path | None = None,
+          placeholders: bool = True) -> Iterator[Node | Rel | Rejected]:
+    """Yield records for a GLEIF relationship-record or LEI-record file, or every .csv/.json in a folder.
+
+    `names`: an optional Level 1 file (CSV or JSON) whose legal names label the LEIs of a
+    relationship file; in a folder, the Level 1 files found there are used too.
+    `placeholders=False`: yield no node for an LEI without a Level 1 record (use it when the
+    graph already has those entities: a placeholder named by its LEI would replace their names).
+    """
     path = Path(path)
+    level1 = _names(names)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".json"))
+        for f in files:
+            level1 = {**_names(f), **level1}
+        for f in files:
+            yield from _parse_file(f, as_of, level1, placeholders)
+        return
+    yield from _parse_file(path, as_of, level1, placeholders)
+
+
+def _parse_file(path: Path, as_of: str | None, level1: dict, placeholders: bool) -> Iterator:
     file = str(path)
+    level1 = dict(level1)
     src_id = f"src:gleif:{slug(path.name)}"
     kind, rows, err = _rows(path)
     if err:
@@ -215,12 +233,11 @@ def parse(path: str | Path, as_of: str | None = None, names: str | Path | None =
     yield source(src_id, f"GLEIF: {path.name}", kind="registry", publisher="Global Legal Entity Identifier Foundation",
                  url="https://www.gleif.org/en/lei-data/gleif-golden-copy", date=as_of, locator=path.name)
 
-    level1 = _names(names)
     rr_rows: list[tuple[str, dict]] = []
     l1_rows: list[tuple[str, dict]] = []
     for rec, row in rows:
         if "_error" in row:
-            yield Rejected(file, rec, None, row["_error"])
+            yield Rejected(file, rec, "csv", row["_error"])
         elif kind == "rr":
             rr_rows.append((rec, _rr_csv(row)))
         elif kind == "l1":
@@ -247,7 +264,7 @@ def parse(path: str | Path, as_of: str | None = None, names: str | Path | None =
         yield from out
 
     for rec, r in rr_rows:
-        yield from _relationship(r, level1, emitted, src_id, file, rec)
+        yield from _relationship(r, level1, emitted, src_id, file, rec, placeholders)
 
 
 def _node(lei: str, l1: dict | None, src_id: str, file: str, rec: str) -> list:
@@ -267,12 +284,11 @@ def _node(lei: str, l1: dict | None, src_id: str, file: str, rec: str) -> list:
             props["founded"] = _date(l1.get("created"), "Entity.EntityCreationDate")
         except _Bad:
             pass  # a creation date is a nicety; the LEI record stays
-    if not l1:
-        props["description"] = "Named by its LEI: no Level 1 record in this load."
     return check([Node(label, {k: v for k, v in props.items() if v not in (None, "", [])})], file, rec, l1 or None)
 
 
-def _relationship(r: dict, level1: dict, emitted: dict, src_id: str, file: str, rec: str) -> list:
+def _relationship(r: dict, level1: dict, emitted: dict, src_id: str, file: str, rec: str,
+                  placeholders: bool = True) -> list:
     c_start, c_end, c_type, c_status = r["_cols"]
     try:
         child, parent = _lei(r["start"], c_start), _lei(r["end"], c_end)
@@ -294,6 +310,9 @@ def _relationship(r: dict, level1: dict, emitted: dict, src_id: str, file: str, 
 
     out: list = []
     for lei in (parent, child):
+        if lei not in emitted and not placeholders and lei not in level1:
+            emitted[lei] = "Company"  # not yielded; the pipeline takes the real label from the graph
+            continue
         if lei not in emitted:
             nodes = _node(lei, level1.get(lei), src_id, file, rec)
             if not isinstance(nodes[0], Node):

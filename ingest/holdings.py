@@ -117,10 +117,12 @@ def _weight(value: Any, unit: str | None) -> float | None:
         raise _Bad("weight", f"negative weight {value!r}")
     unit = (clean(unit) or "fraction").lower()
     if unit in ("percent", "pct", "%"):
+        if v > 100:
+            raise _Bad("weight", f"weight {value!r} is more than 100 %")
         v = v / 100
     elif unit != "fraction":
         raise _Bad("weight_unit", f"weight_unit must be fraction or percent, not {unit!r}")
-    if v > 1:
+    elif v > 1:
         raise _Bad("weight", f"weight {value!r} is more than 1 as a fraction: write {value}% or set weight_unit=percent")
     return round(v, 12)
 
@@ -195,6 +197,11 @@ def parse(path: str | Path, as_of: str | None = None, weight_unit: str | None = 
           ) -> Iterator[Node | Rel | Rejected]:
     """Yield records for a holdings template CSV or a provider `*_holdings.json` file."""
     path = Path(path)
+    if path.is_dir():  # provider files and templates; metadata files are read with their holdings
+        for f in sorted(path.iterdir()):
+            if f.is_file() and (f.name.endswith("_holdings.json") or f.suffix.lower() == ".csv"):
+                yield from parse(f, as_of=as_of, weight_unit=weight_unit)
+        return
     try:
         as_of = _iso(as_of)
     except _Bad as e:
@@ -244,7 +251,7 @@ def _template(path: Path, as_of: str | None, weight_unit: str | None) -> Iterato
     for line, fields, err in csv_records(text):
         if header is None:
             if err:
-                yield Rejected(file, "file", None, f"unreadable header: {err}")
+                yield Rejected(file, "file", "header", f"unreadable header: {err}")
                 return
             header = [re.sub(r"\s+", "_", (h or "").strip().lower()) for h in fields]
             missing = [c for c in REQUIRED if c not in header]
@@ -259,7 +266,7 @@ def _template(path: Path, as_of: str | None, weight_unit: str | None) -> Iterato
         else:
             rows.append((line, dict(zip(header, fields))))
     if header is None:
-        yield Rejected(file, "file", None, "empty file")
+        yield Rejected(file, "file", "header", "empty file")
         return
     src_id = f"src:holdings:{slug(path.name)}"
     yield source(src_id, f"Fund holdings: {path.name}", kind="file", date=as_of, locator=path.name)
@@ -269,7 +276,7 @@ def _template(path: Path, as_of: str | None, weight_unit: str | None) -> Iterato
     for line, row in rows:
         rec = f"row {line}"
         if "_error" in row:
-            rejected.append(Rejected(file, rec, None, row["_error"], row["_raw"]))
+            rejected.append(Rejected(file, rec, "csv", row["_error"], row["_raw"]))
             continue
         try:
             recs = _template_row(row, as_of, weight_unit, src_id)
@@ -284,7 +291,7 @@ def _template(path: Path, as_of: str | None, weight_unit: str | None) -> Iterato
         if holding.id in seen:
             first, props = seen[holding.id]
             same = props == holding.props
-            rejected.append(Rejected(file, rec, None, f"{'duplicate' if same else 'conflicting'} row for the same "
+            rejected.append(Rejected(file, rec, "row", f"{'duplicate' if same else 'conflicting'} row for the same "
                                      f"position as row {first} (fund, security, as_of); not added", row))
             continue
         seen[holding.id] = (line, holding.props)
@@ -352,7 +359,7 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
     try:
         rows = json.loads(path.read_text(encoding="utf-8-sig"))
     except (ValueError, UnicodeDecodeError) as e:
-        yield Rejected(file, "file", None, f"not a holdings JSON file: {e}")
+        yield Rejected(file, "file", "json", f"not a holdings JSON file: {e}")
         return
     if isinstance(rows, dict):
         rows = rows.get("holdings") or []
@@ -363,7 +370,7 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8-sig"))
         except ValueError as e:
-            yield Rejected(str(meta_path), "file", None, f"unreadable fund metadata: {e}")
+            yield Rejected(str(meta_path), "file", "json", f"unreadable fund metadata: {e}")
     ticker = (clean(meta.get("ticker")) or stem).upper()
     known = KNOWN_FUNDS.get(ticker, (None, None, None))
     fund_name = clean(meta.get("name") or meta.get("fund_name")) or known[0] or ticker
@@ -392,7 +399,7 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
     for n, row in enumerate(rows, 1):
         rec = f"row {n}"
         if not isinstance(row, dict):
-            rejected.append(Rejected(file, rec, None, "holding is not an object", row))
+            rejected.append(Rejected(file, rec, "json", "holding is not an object", row))
             continue
         if (clean(row.get("sector")) or "").lower() in CASH_SECTORS:
             continue

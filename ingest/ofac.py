@@ -24,13 +24,18 @@ names, DOB and nationality of individuals, `Listing Date (...)` (the
 earliest one is `since`) and `Effective Date (...)` (kept in the reason).
 The full remarks are the entity's description.
 
-"Linked To: NAME." is OFAC's statement of an association, not of a stake
-(the NS-CMIC list links China Electronics Corporation to its own
-subsidiary), so it becomes PART_OF {kind: "linked_to"} from the entry to
-the linked party, and only when that party is an organisation in the same
-files under exactly that primary name (case and final period aside);
-otherwise it stays in the description text.
+"Linked To: NAME." is OFAC's statement of an association, not of a stake,
+so it becomes PART_OF {kind: "linked_to"} from the entry to the linked
+party, and only when that party is an organisation in the same files under
+exactly that primary name (case and final period aside); otherwise it stays
+in the description text. The direction is OFAC's, not a hierarchy: in the
+Dec 2025 file 3 of the 9 NS-CMIC links run from a parent to its subsidiary
+(China Electronics Corp -> Nanjing Panda, CCCG -> CCCC, Huawei Investment &
+Holding -> Huawei Technologies).
 
+Derived tables (`parse_ns_cmic_table`) yield extra Node records for the same
+`ofac:<ent_num>` ids, each under its own Source, not merged into the OFAC
+node here: the store merges them by id and every statement keeps its source.
 Chinese names (`*_lixiaohui.csv`): the data folder's PROVENANCE says they
 were added by the author of a GitHub scrape and are unverified. We keep
 them, as `name_zh` on the same `ofac:<ent_num>` nodes, under a Source of
@@ -83,6 +88,7 @@ def program_list(program: str, sdn_file: bool) -> str:
 
 def parse(path: str | Path | Iterable[str | Path], as_of: str | None = None) -> Iterator[Record]:
     paths = _expand(path)
+    explicit = not (isinstance(path, (str, Path)) and Path(path).is_dir())  # files named by the caller
     groups: dict[str, dict[str, Path]] = defaultdict(dict)
     tables: list[Path] = []
     known: set[str] = set()  # ofac: ids of the OFAC files, to check derived tables against
@@ -92,10 +98,13 @@ def parse(path: str | Path | Iterable[str | Path], as_of: str | None = None) -> 
             groups["cons" if "cons" in _tokens(p) else "sdn"][role] = p
         elif p.suffix.lower() == ".csv" and _first_line(p).lower().startswith("ent_num"):
             tables.append(p)
+        elif explicit:
+            yield Rejected(str(p), "file", "name", "not an OFAC file: no prim/sdn/add/alt/comments in the name "
+                                                   "and no ent_num header")
     for name, files in sorted(groups.items()):
         if "prim" not in files:
-            where = str(next(iter(files.values())))
-            yield Rejected(where, "file", "prim", f"no primary (prim/sdn) file next to {', '.join(map(str, files.values()))}")
+            names = ", ".join(p.name for p in files.values())
+            yield Rejected(str(next(iter(files.values()))), "file", "prim", f"no primary (prim/sdn) file with {names}")
             continue
         for r in _parse_set(files, sdn_file=name == "sdn", as_of=as_of):
             if isinstance(r, Node):
@@ -356,7 +365,8 @@ def parse_ns_cmic_table(path: str | Path, as_of: str | None = None, known: set[s
     for line, fields, error in records[1:]:
         where = f"line {line}"
         if error or len(fields) != len(header):
-            batch.add([Rejected(file, where, "columns", error or f"expected {len(header)} columns, found {len(fields)}")])
+            error = error or f"expected {len(header)} columns, found {len(fields)}"
+            batch.add([Rejected(file, where, "columns", error)])
             continue
         row = dict(zip(header, fields))
         bad = [k for k, v in row.items() if undecodable(v)]

@@ -120,7 +120,7 @@ def parse(path: str | Path, as_of: str | None = None, filer_name: str | None = N
     try:
         root = _load(path)
     except (DefusedXmlException, ParseError, OSError) as e:
-        yield Rejected(file, "file", None, f"unsafe or unreadable XML, not parsed: {type(e).__name__}: {e}")
+        yield Rejected(file, "file", "xml", f"unsafe or unreadable XML, not parsed: {type(e).__name__}: {e}")
         return
     rows = [e for e in root.iter() if _local(e.tag) == "infoTable"]
     if not rows:
@@ -138,7 +138,7 @@ def parse(path: str | Path, as_of: str | None = None, filer_name: str | None = N
             doc_period = _us_date(_find(doc, "reportCalendarOrQuarter") or _find(doc, "periodOfReport"))
             filed = _us_date(_find(doc, "signatureDate"))
         except (DefusedXmlException, ParseError, OSError) as e:
-            yield Rejected(str(primary), "file", None, f"unsafe or unreadable primary_doc.xml: {e}")
+            yield Rejected(str(primary), "file", "xml", f"unsafe or unreadable primary_doc.xml: {e}")
     name_guess, period_guess = _from_name(path)
     name = clean(filer_name) or doc_name or name_guess
     if as_of is not None and _us_date(as_of) is None:

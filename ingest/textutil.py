@@ -1,4 +1,4 @@
-"""Small helpers shared by the list ingesters (`ingest.csl`, `ingest.ofac`, `ingest.uslists`).
+"""Small helpers shared by the ingesters (written for `ingest.csl`, `ingest.ofac`, `ingest.uslists`).
 
 Reading files whose encoding nobody declared, splitting CSV without losing the
 rest of the file to one broken quote, dates in the half-dozen forms US lists
@@ -167,7 +167,6 @@ def paren_aliases(name: str) -> list[str]:
 
 # ---------------------------------------------------------------- dates
 
-_MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d %b %Y", "%d %B %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y",
                  "%Y/%m/%d", "%d-%b-%Y")
 
@@ -203,17 +202,19 @@ _DATE_RX = (r"\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}|"
             r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}")
 _FR = re.compile(r"(?P<vol>\d{1,3})\s*F\.?\s?R\.?\s*(?P<page>\d{1,3}(?:,\d{3})+|\d+)"
                  r"(?:\s*\(no\.\s*\d+\))?(?:[\s,]*\(?(?P<date>" + _DATE_RX + r")\)?)?", re.I)
-_VOL = re.compile(r"Vol\.?\s*(?P<vol>\d+),?\s*No\.?\s*(?P<no>\d+)(?:[\s,]*(?P<date>" + _DATE_RX + r"))?", re.I)
+_VOL = re.compile(r"Vol(?:ume)?\.?,?\s*(?P<vol>\d+),?\s*No\.?\s*(?P<no>\d+)(?:[\s,;]*(?P<date>" + _DATE_RX + r"))?",
+                  re.I)
 
 
-def fr_citations(value: Any) -> list[tuple[str, str | None]]:
+def fr_citations(value: Any, fallback: bool = True) -> list[tuple[str, str | None]]:
     """Federal Register citations in a free-text field: [(citation, ISO date or None)].
 
     `84 FR 54004, 10/9/19` -> ("84 FR 54004", "2019-10-09");
     `82 F.R. 48792 10/20/2017` -> ("82 FR 48792", "2017-10-20");
     `Vol. 83, No. 91, 05/10/2018` -> ("Vol. 83, No. 91", "2018-05-10").
     A date that does not parse leaves the citation without a date.
-    Text with no recognisable citation comes back whole, without a date.
+    Text with no recognisable citation comes back whole, without a date
+    (nothing, with `fallback=False`).
     """
     text = clean(value)
     if not text:
@@ -228,7 +229,7 @@ def fr_citations(value: Any) -> list[tuple[str, str | None]]:
                 date = None
             found.append((m.start(), fmt.format(**parts), date))
     if not found:
-        return [(text, None)]
+        return [(text, None)] if fallback else []
     found.sort()
     return list(dict.fromkeys((c, d) for _, c, d in found))
 
@@ -340,7 +341,8 @@ _ORG_WORDS = re.compile(
     r"import|export|systems?|engineering|solutions|partners|associates|works|factory|cent(?:er|re)|suppl\w*|"
     r"products|global|establishment|organi[sz]ation|foundation|network|equipment|machinery|metals?|petroleum|"
     r"oil|gas|energy|chemicals?|pharma\w*|labs?|firm|office|store|shop|agency|develop\w*|investment|capital|"
-    r"fund|trust|union|airways|results|technik|digital|vertrieb\w*|\w+\.(?:com|net|org)|s\.?a\.?|gmbh|ag|b\.?v\.?|fze|fzco|fzc|llc|ltd|inc|co|jsc|ojsc|cjsc|pjsc|ooo|oao|zao)\b",
+    r"fund|trust|union|airways|results|technik|digital|vertrieb\w*|\w+\.(?:com|net|org)|"
+    r"s\.?a\.?|gmbh|ag|b\.?v\.?|fze|fzco|fzc|llc|ltd|inc|co|jsc|ojsc|cjsc|pjsc|ooo|oao|zao)\b",
     re.I)
 
 
@@ -350,8 +352,10 @@ def guess_label(name: str, type_field: Any = None, person_hint: bool = False) ->
     Individuals -> Person; vessels and aircraft -> Company kind `other`; names
     with a legal form (Co., Ltd., LLC, OOO...) -> Company; University/College
     -> University; Academy -> University `academy`; Institute/laboratory ->
-    University `institute`; Ministry/Police/Army/Bureau/Government... ->
-    GovernmentBody; anything else -> Company, or Person when `person_hint`
+    University `institute`; Ministry/Police/Army/Government... ->
+    GovernmentBody, and so do Bureau/Commission/Agency/Department unless a
+    company word (Company, Corporation, Group) is in the name; anything else
+    -> Company, or Person when `person_hint`
     (lists of mostly individuals without a type column: DPL, ITAR debarred)
     and the name has no organisation word in it.
     """
@@ -456,17 +460,15 @@ class Batch:
                 self.rejected.append(r)
             elif isinstance(r, Node):
                 have = self.nodes.get(r.id)
-                self.nodes[r.id] = r if have is None else Node(have.label, merge_props(have.props, r.props), have.origin)
+                if have is not None:
+                    r = Node(have.label, merge_props(have.props, r.props), have.origin)
+                self.nodes[r.id] = r
             elif isinstance(r, Rel):
                 have = self.rels.get(r.id)
                 if have is None:
                     self.rels[r.id] = r
                 else:
                     have.props["sources"] = list(dict.fromkeys([*have.props["sources"], *r.props["sources"]]))
-
-    def label_of(self, node_id: str) -> str | None:
-        n = self.nodes.get(node_id)
-        return n.label if n else None
 
     def __iter__(self):
         yield from self.nodes.values()

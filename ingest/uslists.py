@@ -44,7 +44,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from graph.ids import slug
 from ingest import lists
@@ -134,7 +134,7 @@ def _parse_file(path: Path, meta: dict[str, dict], generated: str | None, as_of:
     for i, e in enumerate(entries, 1):
         where = f"entry {i}"
         if not isinstance(e, dict):
-            batch.add([Rejected(file, where, None, "entry is not an object", raw=e)])
+            batch.add([Rejected(file, where, "entry", "entry is not an object", raw=e)])
             continue
         batch.add(_entry(e, jid, list_id, src.id, file, where, names, seen))
     if batch.nodes:
@@ -172,7 +172,7 @@ def _entry(e: dict, jid: str, list_id: str, src_id: str, file: str, where: str, 
         license_req, reason = notes, None
     if jid == "state-nonproliferation":
         impositions = (notes or "").split(" | ")
-        citations = list(dict.fromkeys(c for part in impositions for c in fr_citations(part)) or citations)
+        citations = list(dict.fromkeys(c for p in impositions for c in fr_citations(p, fallback=False)) or citations)
         imposed = [_date(x) for x in re.findall(r"imposed (\d{1,2}/\d{1,2}/\d{2,4})", notes or "")]
         since = min([d for d in [since, *imposed] if d], default=None)
         ends = [_ENDED.search(p) for p in impositions]

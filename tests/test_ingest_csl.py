@@ -175,7 +175,8 @@ def test_gbk_file_is_decoded():
     check_invariants(records)
     nodes, rels, rejected = split(records)
     assert rejected == [] and len(rels) == 3
-    assert entities(nodes)["csl:gbk-1"].props["aliases"] == ["海康威视", "杭州海康威视数字技术股份有限公司"]
+    aliases = entities(nodes)["csl:gbk-1"].props["aliases"]
+    assert aliases == ["海康威视", "杭州海康威视数字技术股份有限公司"]
 
 
 def test_utf8_bom_header():

@@ -114,9 +114,10 @@ def test_real_1260h_parents_and_subsidiaries(real):
             "us-dod-1260h:smic-americas") in owns
     assert all("share" not in r.props and "direct" not in r.props for r in rels if r.type == "OWNS")
     part_of = {(r.src, r.dst, r.props["kind"]) for r in rels if r.type == "PART_OF"}
-    assert ("us-dod-1260h:14th-research-institute-of-cetc", "us-dod-1260h:china-electronics-technology-group-corporation",
-            "subsidiary") in part_of
-    cetc13 = "us-bis-entity-list:" + slug("China Electronics Technology Group Corporation 13th Research Institute (CETC 13)")
+    assert ("us-dod-1260h:14th-research-institute-of-cetc",
+            "us-dod-1260h:china-electronics-technology-group-corporation", "subsidiary") in part_of
+    cetc13 = "us-bis-entity-list:" + slug("China Electronics Technology Group Corporation 13th Research Institute"
+                                          " (CETC 13)")
     subs = [s for s, d, k in part_of if d == cetc13 and k == "subordinate_institution"]
     assert len(subs) == 12 and "us-bis-entity-list:bowei-integrated-circuits" in subs
     huawei = next(n for n in nodes if n.id == "us-dod-1260h:huawei-technologies-co-ltd")
