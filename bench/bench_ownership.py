@@ -3,12 +3,13 @@
     .venv/bin/python bench/bench_ownership.py                    # 100,000 companies
     .venv/bin/python bench/bench_ownership.py --companies 1000000 --investors 20000
 
-The generator is power-law-ish: company i (i >= 1) is owned by an earlier
-company floor(i * u^2) (so early companies head large groups, depth ~ log n),
-majority stakes for 60% of companies, a second minority owner for 30%,
-cross-holdings from later companies for 0.5% (cycles), 2% unknown stakes.
-Investors hold a skewed sample of companies (big groups more often); some
-track indices. Listed: half from the first 5% of companies, half uniform.
+The generator is power-law-ish: corporate groups with Pareto sizes (mean ~6,
+a few of 10,000-30,000); inside a group every company is owned by an earlier
+member, biased towards the head (trees ~10 deep); majority stakes for 60%, a
+second minority owner anywhere earlier for 30%, cross-holdings from a later
+company for 0.5% (cycles), 2% unknown stakes. Investors hold mostly group
+heads (weighted by group size); 2.5% track one of 20 indices. Listed: half
+group heads (weighted by size), half any company.
 """
 from __future__ import annotations
 
@@ -32,58 +33,72 @@ from graph.ownership import (  # noqa: E402
 
 
 def generate(n_companies: int, n_investors: int, n_listed: int, total_edges: int, seed: int):
+    """(ownership, holdings, constituents, tracks, listed) as plain tuples / ids."""
     rng = np.random.default_rng(seed)
     N = n_companies
-    i = np.arange(1, N)
-    # primary owner: an earlier company, biased towards the oldest (largest groups)
-    parent = (i * rng.random(N - 1) ** 2).astype(np.int64)
-    has_parent = rng.random(N - 1) >= 0.05
-    s1 = np.where(rng.random(N - 1) < 0.6, rng.uniform(0.5, 0.999, N - 1), rng.uniform(0.05, 0.5, N - 1))
-    own_src, own_dst, own_s = [parent[has_parent]], [i[has_parent]], [s1[has_parent]]
-    rest = 1.0 - np.where(has_parent, s1, 0.0)
-    # second minority owner
-    sec = rng.random(N - 1) < 0.3
-    s2 = rest * rng.uniform(0.2, 0.9, N - 1)
-    own_src.append((i[sec] * rng.random(sec.sum()) ** 1.5).astype(np.int64))
-    own_dst.append(i[sec])
-    own_s.append(s2[sec])
-    rest = rest - np.where(sec, s2, 0.0)
+    # corporate groups with Pareto sizes (a few conglomerates of tens of thousands)
+    sizes = np.minimum(np.ceil((1 - rng.random(N)) ** (-1 / 1.2)), 30000).astype(np.int64)
+    k = int(np.searchsorted(np.cumsum(sizes), N)) + 1
+    sizes = sizes[:k]
+    sizes[-1] -= sizes.sum() - N
+    head = np.repeat(np.cumsum(sizes) - sizes, sizes)            # first company of each group
+    j = np.arange(N) - head                                      # position inside the group
+    i = np.flatnonzero(j > 0)
+    # primary owner: an earlier member of the same group, biased towards the head
+    parent = head[i] + (j[i] * rng.random(len(i)) ** 2).astype(np.int64)
+    m = len(i)
+    s1 = np.where(rng.random(m) < 0.6, rng.uniform(0.5, 0.999, m), rng.uniform(0.05, 0.5, m))
+    src, dst, share = [parent], [i], [s1]
+    rest = np.ones(N)
+    rest[i] -= s1
+    # second, minority owner: any earlier company (links groups together)
+    sec = np.flatnonzero(rng.random(N) < 0.3)
+    sec = sec[sec > 0]
+    s2 = rest[sec] * rng.uniform(0.2, 0.9, len(sec))
+    src.append((sec * rng.random(len(sec))).astype(np.int64))
+    dst.append(sec)
+    share.append(s2)
+    rest[sec] -= s2
     # cross-holdings from a later company: cycles
-    cross = (rng.random(N - 1) < 0.005) & (i + 1000 < N)
-    own_src.append(i[cross] + rng.integers(1, 1000, cross.sum()))
-    own_dst.append(i[cross])
-    own_s.append(rest[cross] * rng.uniform(0.1, 0.5, cross.sum()))
-    src, dst, share = np.concatenate(own_src), np.concatenate(own_dst), np.concatenate(own_s)
-    keep = src != dst
-    src, dst, share = src[keep], dst[keep], share[keep]
+    cross = np.flatnonzero(rng.random(N) < 0.005)
+    cross = cross[cross + 1000 < N]
+    src.append(cross + rng.integers(1, 1000, len(cross)))
+    dst.append(cross)
+    share.append(rest[cross] * rng.uniform(0.1, 0.5, len(cross)))
+    src, dst, share = np.concatenate(src), np.concatenate(dst), np.concatenate(share)
     unknown = rng.random(len(src)) < 0.02
-    cid = [f"c:{k}" for k in range(N)]
-    shares = share.tolist()
+    cid = [f"c:{x}" for x in range(N)]
     ownership = [(cid[a], cid[b], None if u else s)
-                 for a, b, s, u in zip(src.tolist(), dst.tolist(), shares, unknown.tolist())]
+                 for a, b, s, u in zip(src.tolist(), dst.tolist(), share.tolist(), unknown.tolist())]
 
-    # holdings: fill up to total_edges, skewed towards large (early) companies
+    heads = np.cumsum(sizes) - sizes
+    p_head = sizes / sizes.sum()
+    # holdings: fill up to total_edges; 60% group heads (weighted by group size), 40% any company
     n_hold = max(total_edges - len(ownership), n_investors)
     inv = rng.integers(0, n_investors, n_hold)
-    asset = (N * rng.random(n_hold) ** 3).astype(np.int64)
+    asset = np.where(rng.random(n_hold) < 0.6, heads[rng.choice(len(heads), n_hold, p=p_head)],
+                     rng.integers(0, N, n_hold))
     key = np.unique(inv * N + asset)
     inv, asset = key // N, key % N
     weight = rng.random(len(key))
     weight /= np.bincount(inv, weights=weight, minlength=n_investors)[inv]
     weight = np.where(rng.random(len(key)) < 0.05, np.nan, weight)
-    iid = [f"inv:{k}" for k in range(n_investors)]
+    iid = [f"inv:{x}" for x in range(n_investors)]
     holdings = [(iid[a], cid[b], None if w != w else w)
                 for a, b, w in zip(inv.tolist(), asset.tolist(), weight.tolist())]
 
-    # indices and trackers
+    # 20 indices of 500 group heads each; 2.5% of investors track one
     n_idx = 20
     constituents = [(cid[c], f"idx:{x}", 1 / 500) for x in range(n_idx)
-                    for c in rng.choice(min(N, 20000), 500, replace=False).tolist()]
-    tracks = [(iid[f], f"idx:{rng.integers(n_idx)}") for f in rng.choice(n_investors, n_investors // 40,
-                                                                            replace=False).tolist()]
-    top = rng.choice(max(N // 20, 1), n_listed // 2, replace=False)
-    anywhere = rng.choice(N, n_listed - n_listed // 2, replace=False)
-    listed = sorted({cid[k] for k in np.r_[top, anywhere].tolist()})
+                    for c in heads[rng.choice(len(heads), min(500, len(heads)), replace=False,
+                                              p=p_head)].tolist()]
+    tracks = [(iid[f], f"idx:{rng.integers(n_idx)}")
+              for f in rng.choice(n_investors, max(n_investors // 40, 1), replace=False).tolist()]
+    # listed: half group heads (weighted by size), half any company
+    n_top = min(n_listed // 2, len(heads))
+    top = heads[rng.choice(len(heads), n_top, replace=False, p=p_head)]
+    anywhere = rng.choice(N, n_listed - n_top, replace=False)
+    listed = sorted({cid[x] for x in np.r_[top, anywhere].tolist()})
     return ownership, holdings, constituents, tracks, listed
 
 
@@ -99,6 +114,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--edges", type=int, default=None, help="ownership + holding edges (default 2 x companies)")
     ap.add_argument("--queries", type=int, default=100, help="ultimate_owners queries")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--through-restricted", action="store_true",
+                    help="also time exposure(..., through_restricted=True) (every restricted company "
+                         "reachable; far larger output)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     n_inv = args.investors or max(args.companies // 50, 10)
@@ -136,6 +154,12 @@ def main(argv=None) -> dict:
     t = time.perf_counter()
     exposure(holdings, g, restricted, constituents, tracks)
     res["exposure_prebuilt_s"] = time.perf_counter() - t
+
+    if args.through_restricted:
+        t = time.perf_counter()
+        n_all = len(exposure(holdings, g, restricted, constituents, tracks, through_restricted=True))
+        res["exposure_through_restricted_s"] = time.perf_counter() - t
+        res["exposures_through_restricted"] = n_all
 
     rng = np.random.default_rng(args.seed + 1)
     qs = rng.choice(args.companies, args.queries, replace=False).tolist()

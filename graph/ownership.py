@@ -44,9 +44,11 @@ Algorithms
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -151,12 +153,12 @@ def listed_ids(listings: Iterable[tuple], lists: str | Iterable[str] | None = No
 class OwnershipGraph:
     """Interned ownership edges: unique (owner, asset) pairs in CSR order.
 
-    ``share`` sums the known shares of a pair (unknown contribute 0), ``known``
-    says whether any edge of the pair states a share, ``lo``/``hi`` are the
-    summed minimum / maximum stakes (see :func:`fifty_percent_rule_ranges`).
+    ``ids[i]`` is the id of node ``i``; ``share`` sums the known shares of a
+    pair (unknown contribute 0), ``known`` says whether any edge of the pair
+    states a share, ``lo``/``hi`` are the summed minimum / maximum stakes (see
+    :func:`fifty_percent_rule_ranges`).
     """
     ids: list
-    index: dict
     src: np.ndarray
     dst: np.ndarray
     share: np.ndarray
@@ -172,10 +174,27 @@ class OwnershipGraph:
     def n(self) -> int:
         return len(self.ids)
 
+    @property
+    def index(self) -> dict:
+        """``{id: node index}`` (built on first use)."""
+        if "index" not in self._cache:
+            self._cache["index"] = dict(zip(self.ids, range(len(self.ids))))
+        return self._cache["index"]
+
+    def lookup(self, ids: Iterable[str]) -> np.ndarray:
+        """Node index of every id, -1 where absent."""
+        ids = ids if isinstance(ids, list) else list(ids)
+        if _pd is not None and (len(ids) > 1000 or (self.n > 100_000 and "index" not in self._cache)):
+            if "pindex" not in self._cache:
+                self._cache["pindex"] = _pd.Index(np.array(self.ids, dtype=object))
+            return self._cache["pindex"].get_indexer(np.array(ids, dtype=object)).astype(np.int64)
+        get = self.index.get
+        return np.array([get(i, -1) for i in ids], dtype=np.int64)
+
     def idx(self, ids: Iterable[str]) -> np.ndarray:
         """Indices of the ids present in the graph (others are dropped)."""
-        get = self.index.get
-        return np.fromiter((i for i in map(get, ids) if i is not None), dtype=np.int64)
+        x = self.lookup(ids)
+        return x[x >= 0]
 
     def adjacency(self, direction: str):
         """(ptr, nbr, w) over pairs with a positive known share.
@@ -203,29 +222,54 @@ class OwnershipGraph:
         return self.out_ptr, self.dst
 
 
+try:  # pandas' C hash table interns millions of ids several times faster than a dict
+    import pandas as _pd
+except ImportError:  # pragma: no cover
+    _pd = None
+
+
 def _ptr(sorted_keys: np.ndarray, n: int) -> np.ndarray:
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(sorted_keys, minlength=n), out=ptr[1:])
     return ptr
 
 
-def _float_col(edges: list, i: int) -> np.ndarray:
-    col = [e[i] if len(e) > i else None for e in edges]
-    return np.array(col, dtype=float) if col else np.empty(0)
+def _float_col(rows: list, i: int) -> np.ndarray:
+    """Column i of the rows as floats (None and missing -> NaN)."""
+    if not rows:
+        return np.empty(0)
+    widths = set(map(len, rows))
+    if min(widths) > i:
+        col = list(map(itemgetter(i), rows))
+    else:
+        col = [r[i] if len(r) > i else None for r in rows]
+    return np.array(col, dtype=float)
+
+
+def _factorize(values: list) -> tuple[np.ndarray, list]:
+    """(codes, uniques in order of first appearance)."""
+    if _pd is not None and len(values) > 1000:
+        codes, uniq = _pd.factorize(np.array(values, dtype=object))
+        return codes.astype(np.int64), uniq.tolist()
+    index: dict = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return np.array(codes, dtype=np.int64), list(index)
 
 
 def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = ()) -> OwnershipGraph:
-    """Intern ``(owner, asset[, share[, share_min, share_max]])`` edges (idempotent on a graph)."""
+    """Intern ``(owner, asset[, share[, share_min, share_max]])`` edges (idempotent on a graph).
+
+    ``nodes`` adds ids without edges (they get indices first, in order).
+    """
     if isinstance(edges, OwnershipGraph):
         return edges
     edges = edges if isinstance(edges, (list, tuple)) else list(edges)
-    owners = [e[0] for e in edges]
-    assets = [e[1] for e in edges]
-    ids = list(dict.fromkeys(chain(nodes, owners, assets)))
-    index = dict(zip(ids, range(len(ids))))
-    n, m = len(ids), len(edges)
-    s = np.fromiter(map(index.__getitem__, owners), dtype=np.int64, count=m)
-    d = np.fromiter(map(index.__getitem__, assets), dtype=np.int64, count=m)
+    nodes = list(nodes)
+    m = len(edges)
+    codes, ids = _factorize(nodes + list(map(itemgetter(0), edges)) + list(map(itemgetter(1), edges)))
+    n = len(ids)
+    s = codes[len(nodes):len(nodes) + m]
+    d = codes[len(nodes) + m:]
     share = _float_col(edges, 2)
     smin = _float_col(edges, 3)
     smax = _float_col(edges, 4)
@@ -234,8 +278,7 @@ def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = 
     unknown = np.isnan(share)
     lo = np.where(unknown, np.nan_to_num(smin, nan=0.0), share)
     hi = np.where(unknown, np.where(np.isnan(smax), 1.0, smax), share)
-    keys, inv = np.unique(s * max(n, 1) + d, return_inverse=True)
-    inv = inv.ravel()
+    keys, inv = _unique_inverse(s * max(n, 1) + d)
     k = len(keys)
     src, dst = keys // max(n, 1), keys % max(n, 1)
     sums = np.bincount(inv, weights=np.where(unknown, 0.0, share), minlength=k)
@@ -243,8 +286,47 @@ def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = 
     lo_s = np.bincount(inv, weights=lo, minlength=k)
     hi_s = np.minimum(np.bincount(inv, weights=hi, minlength=k), 1.0)
     in_order = np.argsort(dst, kind="stable")
-    return OwnershipGraph(ids, index, src, dst, sums, known, lo_s, hi_s,
+    return OwnershipGraph(ids, src, dst, sums, known, lo_s, hi_s,
                           _ptr(src, n), in_order, _ptr(dst[in_order], n))
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """Sorted unique values (sort-based: much faster than numpy's hash path for int64)."""
+    if a.size < 2:
+        return a.copy()
+    s = np.sort(a)
+    return s[np.r_[True, s[1:] != s[:-1]]]
+
+
+def _unique_inverse(a: np.ndarray):
+    """(sorted unique values, inverse indices) via one argsort."""
+    order = np.argsort(a, kind="stable")
+    s = a[order]
+    flag = np.r_[True, s[1:] != s[:-1]] if s.size else np.zeros(0, dtype=bool)
+    inv = np.empty(len(a), dtype=np.int64)
+    inv[order] = np.cumsum(flag) - 1
+    return s[flag], inv
+
+
+class _SortedSet:
+    """Set of int64 keys as a few sorted runs (merged like a binary counter)."""
+
+    def __init__(self, keys: np.ndarray):
+        self.runs = [np.sort(keys)]
+
+    def contains(self, q: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(q), dtype=bool)
+        for run in self.runs:
+            if run.size:
+                j = np.minimum(np.searchsorted(run, q), run.size - 1)
+                hit |= run[j] == q
+        return hit
+
+    def add(self, sorted_keys: np.ndarray) -> None:
+        self.runs.append(sorted_keys)
+        while len(self.runs) > 1 and self.runs[-2].size <= 2 * self.runs[-1].size:
+            b, a = self.runs.pop(), self.runs.pop()
+            self.runs.append(np.sort(np.concatenate([a, b])))
 
 
 def _gather(ptr: np.ndarray, nodes: np.ndarray):
@@ -309,7 +391,7 @@ def _cascade(g: OwnershipGraph, w: np.ndarray, seed: np.ndarray, threshold: floa
             break
         d = g.dst[e]
         np.add.at(sums, d, w[e])
-        cand = np.unique(d)
+        cand = _unique(d)
         new = cand[~restricted[cand] & (sums[cand] >= cut)]
         restricted[new] = True
         rnd[new] = r
@@ -404,7 +486,7 @@ def _closure(ptr: np.ndarray, nbr: np.ndarray, seeds: np.ndarray, n: int) -> np.
     frontier = seeds
     while frontier.size:
         e, _ = _gather(ptr, frontier)
-        nb = np.unique(nbr[e])
+        nb = _unique(nbr[e])
         nb = nb[~seen[nb]]
         seen[nb] = True
         frontier = nb
@@ -527,23 +609,26 @@ def _lookthrough(g: OwnershipGraph, targets: np.ndarray, direction: str = "up"):
     tl = np.searchsorted(R, targets)
     E = sp.csr_matrix((np.ones(k), (tl, np.arange(k))), shape=(m, k))
     Z = binv.apply(E)
-    Y = Z
+    terms = [Z.tocoo()]
     for _ in range(m + 1):
         Z = binv.apply(binv.N @ Z)
         Z.eliminate_zeros()
         if not Z.nnz:
             break
-        Y = Y + Z
+        terms.append(Z.tocoo())
     else:  # pragma: no cover - M is nilpotent by construction
         raise RuntimeError("look-through series did not terminate")
-    T = (Y - E).tocoo()
+    terms.append(-E.tocoo())
+    T = sp.coo_matrix((np.concatenate([t.data for t in terms]),
+                       (np.concatenate([t.row for t in terms]), np.concatenate([t.col for t in terms]))),
+                      shape=(m, k)).tocsr().tocoo()   # sums the terms
     keep = T.data > 1e-15
     return R[T.row[keep]], T.col[keep].astype(np.int64), T.data[keep]
 
 
 def _single(g: OwnershipGraph, node_id: str, direction: str, include_self: bool) -> dict[str, float]:
-    i = g.index.get(node_id)
-    if i is None:
+    i = int(g.lookup([node_id])[0])
+    if i < 0:
         return {}
     nodes, _, vals = _lookthrough(g, np.array([i]), direction)
     order = np.lexsort((nodes, -vals))
@@ -582,7 +667,7 @@ def integrated_ownership(edges) -> dict[tuple[str, str], float]:
 # Exposure
 # --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Exposure:
     """An investor's exposure to a restricted company.
 
@@ -605,31 +690,37 @@ class Exposure:
     share: float | None = None
 
 
-def _reach_pairs(ptr: np.ndarray, nbr: np.ndarray, targets: np.ndarray):
+def _reach_pairs(ptr: np.ndarray, nbr: np.ndarray, targets: np.ndarray, stop: np.ndarray | None = None):
     """Multi-source BFS: every (node, target) with node reachable from target along ptr/nbr.
 
     Returns sorted keys ``node * k + target_pos``, the next hop from node back
-    towards the target, and k. Targets themselves are not included.
+    towards the target, and k. Targets themselves are not included. Nodes in
+    ``stop`` are reached but not expanded (paths do not pass through them).
     """
     k = max(len(targets), 1)
     node = targets.astype(np.int64)
     tpos = np.arange(len(targets), dtype=np.int64)
-    seen = np.sort(node * k + tpos)
+    seen = _SortedSet(node * k + tpos)
     keys_l, hops_l = [], []
     while node.size:
         e, counts = _gather(ptr, node)
         if not e.size:
             break
-        nn = nbr[e]
-        key = nn * k + np.repeat(tpos, counts)
+        key = nbr[e] * k + np.repeat(tpos, counts)
         hop = np.repeat(node, counts)
-        key_u, first = np.unique(key, return_index=True)
-        new = ~np.isin(key_u, seen, assume_unique=True)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]]
+        key_u, first = key[first], order[first]
+        new = ~seen.contains(key_u)
         key_u, first = key_u[new], first[new]
-        seen = np.union1d(seen, key_u)
+        seen.add(key_u)
         keys_l.append(key_u)
         hops_l.append(hop[first])
         node, tpos = key_u // k, key_u % k
+        if stop is not None:
+            go = ~stop[node]
+            node, tpos = node[go], tpos[go]
     if not keys_l:
         e = np.empty(0, np.int64)
         return e, e, k
@@ -662,26 +753,43 @@ def _paths(keys: np.ndarray, hops: np.ndarray, k: int, pair_idx: np.ndarray,
     return [[ids[v] for v in row if v >= 0] for row in mat]
 
 
+def _nan_none(a: np.ndarray) -> list:
+    o = a.astype(object)
+    o[np.isnan(a)] = None
+    return o.tolist()
+
+
 def exposure(holdings: Iterable[tuple], ownership, restricted,
-             constituents: Iterable[tuple] = (), tracks: Iterable[tuple] = ()) -> list[Exposure]:
+             constituents: Iterable[tuple] = (), tracks: Iterable[tuple] = (),
+             through_restricted: bool = False) -> list[Exposure]:
     """Every investor's exposures to restricted companies.
 
     holdings: ``(investor, asset, weight or None)`` (HOLDS); ownership:
     ``(owner, asset, share)`` OWNS edges (or an :class:`OwnershipGraph`);
     restricted: ids (or a mapping keyed by id, e.g. findings plus listed);
     constituents: ``(company, index[, weight])``; tracks: ``(fund, index)``.
+
     Investors are the holders in ``holdings`` and the funds in ``tracks``; their
-    own OWNS edges count as positions with the stake as weight. Look-through
-    shares use known stakes only; subsidiary/parent exposure follows any OWNS
-    path (the path shown is a shortest one). Work: one upstream and one
-    downstream pass from the restricted companies, then vectorised joins.
+    own OWNS edges count as positions with the stake as weight. Subsidiary and
+    parent exposure follow any OWNS path, stakes known or not (the path shown
+    is a shortest one); look-through shares use known stakes only.
+
+    ``through_restricted=False`` (default) reports, along each ownership path
+    starting at the held company, the nearest restricted company only: a holder
+    of a listed parent sees the parent (direct), not each of its captured
+    subsidiaries again, and a holder of an unrestricted company sees the first
+    restricted company on each path up or down. ``True`` reports every
+    restricted company reachable (the output can be orders of magnitude larger).
+
+    Work: one upstream and one downstream multi-source pass from the restricted
+    companies, one look-through solve each way, then vectorised joins; the
+    records are materialised at the end.
     """
     g = build_graph(ownership)
     holdings = holdings if isinstance(holdings, (list, tuple)) else list(holdings)
     tracks = list(tracks)
     rset = set(restricted.keys() if isinstance(restricted, Mapping) else restricted)
     ids = g.ids
-    out: list[Exposure] = []
 
     # positions: holdings plus the investors' own OWNS edges
     inv_ids = [h[0] for h in holdings]
@@ -696,71 +804,77 @@ def exposure(holdings: Iterable[tuple], ownership, restricted,
         inv_ids = inv_ids + [ids[i] for i in g.src[own].tolist()]
         pos_asset = pos_asset + [ids[i] for i in g.dst[own].tolist()]
         pos_w = np.r_[pos_w, np.where(g.known[own], g.share[own], np.nan)]
-    get = g.index.get
-    pos_g = np.fromiter((get(a, -1) for a in pos_asset), dtype=np.int64, count=len(pos_asset))
-
-    def num(x):
-        return None if x != x else x
-
-    # direct
-    for i, (inv, a) in enumerate(zip(inv_ids, pos_asset)):
-        if a in rset:
-            w = num(float(pos_w[i]))
-            out.append(Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0))
+    pos_g = g.lookup(pos_asset)
+    pos_wl = _nan_none(pos_w)
 
     S = g.idx(sorted(rset))
+    stop = None
+    if not through_restricted:
+        stop = np.zeros(g.n, dtype=bool)
+        stop[S] = True
+    joins = []
     if S.size and pos_g.size:
+        ok = pos_g >= 0
+        if stop is not None:   # a restricted holding is the nearest restricted company on every path
+            ok[ok] = ~stop[pos_g[ok]]
+        ok = np.flatnonzero(ok)
         for direction, via in (("up", "subsidiary"), ("down", "parent")):
             ptr, nbr = g.structure(direction)
-            keys, hops, k = _reach_pairs(ptr, nbr, S)
+            keys, hops, k = _reach_pairs(ptr, nbr, S, stop)
             if not keys.size:
                 continue
             node_of = keys // k
-            # look-through shares for the reachable pairs (known stakes only)
+            # join positions (held company) with the pairs whose node is that company
+            lo = np.searchsorted(node_of, pos_g[ok], side="left")
+            cnt = np.searchsorted(node_of, pos_g[ok], side="right") - lo
+            total = int(cnt.sum())
+            if not total:
+                continue
+            rows = np.repeat(ok, cnt)
+            pidx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+            upair, inv_p = _unique_inverse(pidx)
+            paths = _paths(keys, hops, k, upair, S, ids)
+            # look-through shares for the pairs used (known stakes only)
             ln, lt, lv = _lookthrough(g, S, direction)
             skeys = ln * k + lt
             so = np.argsort(skeys)
             skeys, lv = skeys[so], lv[so]
-            # join positions (held company) with pairs whose node is that company
-            ok = np.flatnonzero(pos_g >= 0)
-            lo = np.searchsorted(node_of, pos_g[ok], side="left")
-            hi = np.searchsorted(node_of, pos_g[ok], side="right")
-            cnt = hi - lo
-            if not cnt.sum():
-                continue
-            rows = np.repeat(ok, cnt)
-            pidx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(int(cnt.sum()))
-            tgt = S[keys[pidx] % k]
-            keep = tgt != pos_g[rows]
-            rows, pidx, tgt = rows[keep], pidx[keep], tgt[keep]
-            upair, inv_p = np.unique(pidx, return_inverse=True)
-            inv_p = inv_p.ravel()
-            paths = _paths(keys, hops, k, upair, S, ids)
             shares = np.full(len(upair), np.nan)
             if skeys.size:
                 j = np.minimum(np.searchsorted(skeys, keys[upair]), len(skeys) - 1)
                 hit = skeys[j] == keys[upair]
                 shares[hit] = lv[j[hit]]
-            share_l = shares.tolist()
-            w_rows = pos_w[rows]
-            lt_rows = (w_rows * shares[inv_p]).tolist()
-            w_rows = w_rows.tolist()
-            for r, u, t, w, x in zip(rows.tolist(), inv_p.tolist(), tgt.tolist(), w_rows, lt_rows):
-                inv = inv_ids[r]
-                s = share_l[u]
-                out.append(Exposure(inv, ids[t], via, [inv] + paths[u], num(x), pos_asset[r],
-                                    num(w), num(s)))
+            tgt_ids = [ids[t] for t in S[keys[upair] % k].tolist()]
+            joins.append((via, rows.tolist(), inv_p.tolist(), paths, tgt_ids, _nan_none(shares),
+                          _nan_none(pos_w[rows] * shares[inv_p])))
 
-    # index membership
+    members: dict[str, list] = {}
     if tracks:
-        members: dict[str, list] = {}
         for c in constituents:
             if c[0] in rset:
                 members.setdefault(c[1], []).append((c[0], c[2] if len(c) > 2 else None))
+
+    out: list[Exposure] = []
+    gc_was = gc.isenabled()
+    gc.disable()   # millions of small acyclic objects: skip the collector's repeated scans
+    try:
+        add = out.append
+        for inv, a, w in zip(inv_ids, pos_asset, pos_wl):
+            if a in rset:
+                add(Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0))
+        for via, rows, inv_p, paths, tgt_ids, share_l, lt_l in joins:
+            for r, u, x in zip(rows, inv_p, lt_l):
+                inv = inv_ids[r]
+                p = [inv]
+                p += paths[u]
+                add(Exposure(inv, tgt_ids[u], via, p, x, pos_asset[r], pos_wl[r], share_l[u]))
         for t in tracks:
             fund, idx = t[0], t[1]
             for comp, w in members.get(idx, ()):
-                out.append(Exposure(fund, comp, "index", [fund, idx, comp], w, idx, w, None))
+                add(Exposure(fund, comp, "index", [fund, idx, comp], w, idx, w, None))
+    finally:
+        if gc_was:
+            gc.enable()
     return out
 
 
@@ -838,9 +952,9 @@ def explain(finding_id: str, edges, listed, findings: Mapping[str, Finding],
         return lines
     # not restricted: show what restricted owners hold
     g = build_graph(edges)
-    i = g.index.get(finding_id)
+    i = int(g.lookup([finding_id])[0])
     total, owners = 0.0, []
-    if i is not None:
+    if i >= 0:
         for p in g.in_order[g.in_ptr[i]:g.in_ptr[i + 1]].tolist():
             o = g.ids[g.src[p]]
             if o != finding_id and (o in lists or o in findings):

@@ -194,23 +194,33 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
         return
     if isinstance(raw, dict):
         raw = raw.get("statements") or [raw]
-    stmts, pub = [], {}
+    if not isinstance(raw, list):
+        yield Rejected(file, "file", "json", "not a BODS file: expected a list of statements")
+        return
+    stmts: list[dict] = []
+    pub: dict = {}
+    bad: list[Rejected] = []
     for n, st in enumerate(raw, 1):
         try:
             if isinstance(st, _Bad):
                 raise st
             stmts.append(_normalise(st, n))
         except _Bad as e:
-            yield Rejected(file, f"statement {n}", e.field, str(e), st if isinstance(st, dict) else None)
+            bad.append(Rejected(file, f"statement {n}", e.field, str(e), st if isinstance(st, dict) else None))
             continue
-        p = st.get("publicationDetails") or {}
-        if p.get("publicationDate", "") >= pub.get("publicationDate", ""):
+        p = st.get("publicationDetails")
+        if isinstance(p, dict) and str(p.get("publicationDate", "")) >= str(pub.get("publicationDate", "")):
             pub = p
     src_id = f"src:bods:{slug(path.name)}"
-    publisher = (pub.get("publisher") or {})
-    yield source(src_id, f"BODS statements: {path.name}", kind="dataset", publisher=publisher.get("name"),
-                 url=publisher.get("url"), date=as_of or _safe_date(pub.get("publicationDate")),
-                 locator=path.name)
+    publisher = pub.get("publisher") if isinstance(pub.get("publisher"), dict) else {}
+    try:
+        date = _date(as_of, "as_of") if as_of else _safe_date(pub.get("publicationDate"))
+    except _Bad as e:
+        yield Rejected(file, "file", e.field, str(e), as_of)
+        return
+    yield source(src_id, f"BODS statements: {path.name}", kind="dataset", publisher=clean(publisher.get("name")),
+                 url=clean(publisher.get("url")), date=date, locator=path.name)
+    yield from bad
 
     # 0.2/0.3: a statement that replaces others continues their record.
     alias: dict[str, str] = {}
@@ -239,8 +249,12 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
         s = versions[-1]
         if s["kind"] == "relationship":
             continue
-        out = check([_entity(s, src_id) if s["kind"] == "entity" else _person(s, src_id)],
-                    file, f"statement {s['n']}", s["raw"])
+        try:
+            out = check([_entity(s, src_id) if s["kind"] == "entity" else _person(s, src_id)],
+                        file, f"statement {s['n']}", s["raw"])
+        except Exception as e:  # never let one odd statement stop the file
+            out = [Rejected(file, f"statement {s['n']}", "recordDetails", f"unreadable: {type(e).__name__}: {e}",
+                            s["raw"])]
         if isinstance(out[0], Node):
             labels[rid] = out[0].label
             nodes[rid] = out[0]
@@ -250,7 +264,11 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
     rels: list = []
     for rid, versions in records.items():
         if versions[0]["kind"] == "relationship":
-            rels.extend(_relationships(rid, versions, labels, nodes, src_id, file, final))
+            try:
+                rels.extend(_relationships(rid, versions, labels, nodes, src_id, file, final))
+            except Exception as e:  # never let one odd statement stop the file
+                rels.append(Rejected(file, f"statement {versions[-1]['n']}", "recordDetails",
+                                     f"unreadable: {type(e).__name__}: {e}", versions[-1]["raw"]))
     yield from nodes.values()
     yield from rels
 
@@ -339,14 +357,14 @@ def _entity(s: dict, src_id: str) -> Node:
 
 def _person(s: dict, src_id: str) -> Node:
     d = s["d"]
-    names = []
+    ranked = []
     for nm in d.get("names") or []:
         if not isinstance(nm, dict):
             continue
         full = clean(nm.get("fullName")) or clean(" ".join(filter(None, [nm.get("givenName"), nm.get("familyName")])))
         if full:
-            names.append((nm.get("type") != "legal", full))  # legal names first
-    names = [n for _, n in sorted(names, key=lambda x: x[0])]
+            ranked.append((nm.get("type") != "legal", full))  # legal names first
+    names = [n for _, n in sorted(ranked, key=lambda x: x[0])]
     notes = []
     if names:
         name = names[0]
@@ -395,6 +413,8 @@ def _interests(s: dict, file: str) -> tuple[list[dict], list[Rejected]]:
                 for k, ours in _SHARE_KEYS:
                     if share.get(k) is not None and ours not in values:
                         values[ours] = _pct(share[k])
+                if "share" in values:  # an exact share makes the bounds redundant
+                    values = {"share": values["share"]}
                 if "share" not in values and values.get("share_min") is not None \
                         and values.get("share_min") == values.get("share_max"):
                     values = {"share": values["share_min"]}
@@ -407,38 +427,43 @@ def _interests(s: dict, file: str) -> tuple[list[dict], list[Rejected]]:
     return out, bad
 
 
-def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, src_id: str, file: str,
-                   final) -> list:
-    out: list = []
+def _history(versions: list[dict], file: str) -> tuple[list[dict], list[Rejected]]:
+    """The dated segments of one relationship record's interests, per (type, direct) (rules in the module doc)."""
     segments: list[dict] = []
+    bad: list[Rejected] = []
     current: dict[tuple, dict] = {}
-    last = versions[-1]
     for s in versions:
-        got, bad = _interests(s, file)
-        out.extend(bad)
+        got, rejected = _interests(s, file)
+        bad.extend(rejected)
         when = _safe_date(s["date"])
         seen = set()
         for i in got:
-            key = (i["type"], i["direct"])
-            seen.add(key)
-            cur = current.get(key)
+            which = (i["type"], i["direct"])
+            seen.add(which)
+            cur = current.get(which)
             if cur and cur["values"] == i["values"] and i["start"] in (None, cur["start"]):
                 cur["end"] = i["end"] or cur["end"]  # a restatement, perhaps now with its end
                 cur["n"] = s["n"]
                 continue
-            if cur:
+            if cur:  # changed: the old segment ends where the new one starts
                 moved = i["start"] and (cur["start"] is None or i["start"] > cur["start"])
                 boundary = i["start"] if moved else when
                 cur["end"] = cur["end"] or boundary
-                segments.append(current.pop(key))
+                segments.append(current.pop(which))
                 if not moved:
                     i = {**i, "start": boundary}
-            current[key] = {**i, "n": s["n"]}
-        for key in list(current):
-            if key not in seen or s["status"] == "closed":
-                current[key]["end"] = current[key]["end"] or when
-                segments.append(current.pop(key))
-    segments.extend(current.values())
+            current[which] = {**i, "n": s["n"]}
+        for which in list(current):  # dropped from this statement, or the record is closed
+            if which not in seen or s["status"] == "closed":
+                current[which]["end"] = current[which]["end"] or when
+                segments.append(current.pop(which))
+    return segments + list(current.values()), bad
+
+
+def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, src_id: str, file: str,
+                   final) -> list:
+    segments, out = _history(versions, file)
+    last = versions[-1]
 
     # Endpoints from the latest statement of the record.
     d = last["d"]
@@ -462,10 +487,9 @@ def _relationships(rid: str, versions: list[dict], labels: dict, nodes: dict, sr
             return out
         label = "Person" if any(seg["type"] in PERSON_INTERESTS for seg in segments) else "Company"
         party = f"{rid}:interestedParty"
-        props = {"id": f"bods:{party}", "name": reason, "sources": [src_id], "description": why}
-        if label == "Company":
-            props["kind"] = "other"
-        placeholder = check([Node(label, {k: v for k, v in props.items() if v})], file, rec, last["raw"])
+        holder = {"id": f"bods:{party}", "name": reason, "sources": [src_id], "description": why,
+                  "kind": "other" if label == "Company" else None}
+        placeholder = check([Node(label, {k: v for k, v in holder.items() if v})], file, rec, last["raw"])
         out.extend(placeholder)
         if not isinstance(placeholder[0], Node):
             return out

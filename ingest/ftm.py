@@ -105,7 +105,6 @@ class Delete:
 
 # ---------------------------------------------------------------- small helpers
 
-
 def check(records: list, file: str, record: str, raw: Any = None) -> list:
     """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
     out = textutil.check(records, file, record, raw)
@@ -113,6 +112,7 @@ def check(records: list, file: str, record: str, raw: Any = None) -> list:
         if not isinstance(r, Rejected):
             r.origin = record
     return out
+
 
 def _date(value: Any) -> tuple[str | None, str | None]:
     """(full ISO date, None) or (None, partial date); ValueError for anything else."""
@@ -189,8 +189,16 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, tuple[str
                 if op not in ("ADD", "MOD", "DEL") or not isinstance(data, dict):
                     yield n, op, None, ("op", f"delta line needs op ADD/MOD/DEL and an entity, got op {op!r}")
                     continue
-            if not data.get("id"):
+            if not data.get("id") or not isinstance(data["id"], str):
                 yield n, op, None, ("id", "entity has no id")
+                continue
+            props = data.get("properties", {})
+            if op != "DEL" and (not isinstance(props, dict) or not isinstance(data.get("schema"), str)
+                                or not all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                           for v in props.values())
+                                or not isinstance(data.get("datasets", []), list)
+                                or not all(isinstance(x, str) for x in data.get("datasets", []))):
+                yield n, op, None, ("properties", "not an FtM entity: needs a schema, and properties and datasets as lists of strings")
                 continue
             yield n, op, data, None
 
@@ -256,7 +264,6 @@ def parse(path: str | Path, as_of: str | None = None,
                     sanctioned.update((ent, f"dataset:{d}") for d in data.get("datasets") or [])
 
     # Pass 2: nodes in file order, deletions, rejects.
-    issued: set[str] = set()             # issuers whose Security identifiers found their node
     derived: list[tuple[int, str, str, str]] = []  # (line, entity ftm id, label, dataset) for topic listings
     for n, op, data, err in _lines(path):
         rec = f"line {n}"
@@ -280,13 +287,18 @@ def parse(path: str | Path, as_of: str | None = None,
         except InvalidData:
             yield Rejected(file, rec, "schema", f"unknown FtM schema {schema!r}", data)
             continue
+        except Exception as e:  # FtM refuses the shape
+            yield Rejected(file, rec, "properties", f"not an FtM entity: {type(e).__name__}: {e}", data)
+            continue
         if proxy.schema.name not in NODE_LABELS:
             yield Rejected(file, rec, "schema", f"unsupported FtM schema {proxy.schema.name}", data)
             continue
-        out = _node(proxy, data, src_id, addresses, sec_ids.get(proxy.id, []), file, rec)
+        try:
+            out = _node(proxy, data, src_id, addresses, sec_ids.get(proxy.id, []), file, rec)
+        except Exception as e:  # never let one odd record stop the file
+            out = [Rejected(file, rec, "record", f"unreadable entity: {type(e).__name__}: {e}", data)]
         yield from out
         if isinstance(out[0], Node):
-            issued.add(proxy.id)
             if "sanction" in proxy.get("topics"):
                 for ds in data.get("datasets") or []:
                     if ds not in COLLECTIONS:
@@ -295,7 +307,11 @@ def parse(path: str | Path, as_of: str | None = None,
     # Relationships, once every node label is known.
     have_lists: set[str] = set()
     for n, data in rel_lines:
-        for r in _rel(data, src_id, labels, known_labels or {}, file, f"line {n}"):
+        try:
+            rels = _rel(data, src_id, labels, known_labels or {}, file, f"line {n}")
+        except Exception as e:  # never let one odd record stop the file
+            rels = [Rejected(file, f"line {n}", "record", f"unreadable entity: {type(e).__name__}: {e}", data)]
+        for r in rels:
             if isinstance(r, Rel) and r.dst_label == "SanctionsList":
                 yield from _list_nodes(r.dst, data, src_id, have_lists)
             yield r
@@ -351,8 +367,10 @@ def _node(proxy, data: dict, src_id: str, addresses: dict, extra_ids: list[str],
     ids = []
     for p, scheme in ID_PROPS.items():
         for v in proxy.get(p, quiet=True):
-            ids.append(identifier(scheme, v))
-    for ref in [proxy.id, *(data.get("referents") or [])]:
+            # Chinese registration numbers are usually unified social credit codes (check digit verified)
+            ids.append((p == "registrationNumber" and identifier("uscc", v)) or identifier(scheme, v))
+    refs = data.get("referents") if isinstance(data.get("referents"), list) else []
+    for ref in [proxy.id, *(r for r in refs if isinstance(r, str))]:
         m = re.fullmatch(r"ofac-(\d+)", ref)
         if m:
             ids.append(f"ofac:{m.group(1)}")

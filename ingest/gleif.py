@@ -14,10 +14,13 @@ Input, detected from the content:
 
 Mapping
 - Every LEI is a node `lei:<LEI>` with identifier `lei:<LEI>`. Its name is the
-  legal name when a Level 1 record for it is in the same file or in the file
-  given as `names=`; otherwise the LEI itself (the resolver or a later Level 1
-  load supplies the name). Label Company; Level 1 category FUND -> Fund,
-  RESIDENT_GOVERNMENT_ENTITY -> GovernmentBody.
+  legal name when a Level 1 record for it is in the same file, in the file
+  given as `names=`, or (reading a folder) in a Level 1 file of that folder;
+  otherwise the LEI itself. Such placeholders would overwrite a real name
+  already in the graph (the store keeps the newest scalar), so pass
+  `placeholders=False` when the entities are loaded already: then only named
+  LEIs become nodes and relationships point at the existing ones. Label
+  Company; Level 1 category FUND -> Fund, RESIDENT_GOVERNMENT_ENTITY -> GovernmentBody.
 - IS_DIRECTLY_CONSOLIDATED_BY: parent (end node) -OWNS-> child (start node),
   direct true; IS_ULTIMATELY_CONSOLIDATED_BY: the same with direct false.
   share stays null: accounting consolidation says control, not a percentage.
@@ -120,6 +123,8 @@ def _rows(path: Path) -> tuple[str, list[tuple[str, dict]] | None, tuple[str | N
             out.append((f"line {line}", {"_error": err}))
         elif len(fields) != len(header):
             out.append((f"line {line}", {"_error": f"expected {len(header)} columns, found {len(fields)}"}))
+        elif any(textutil.undecodable(f) for f in fields):
+            out.append((f"line {line}", {"_error": "bytes that do not decode as text"}))
         else:
             out.append((f"line {line}", dict(zip(header, fields))))
     header = header or []
@@ -187,13 +192,16 @@ def _names(path: str | Path | None) -> dict[str, dict]:
     kind, rows, err = _rows(Path(path))
     out = {}
     for _, row in rows or []:
-        if kind == "l1" and "_error" not in row:
-            rec = _l1_csv(row)
-        elif kind == "json" and isinstance(row, dict) and row.get("type") == "lei-records":
-            rec = _l1_json(row)
-        else:
+        try:
+            if kind == "l1" and "_error" not in row:
+                rec = _l1_csv(row)
+            elif kind == "json" and isinstance(row, dict) and row.get("type") == "lei-records":
+                rec = _l1_json(row)
+            else:
+                continue
+            lei = identifier("lei", rec["lei"])
+        except Exception:  # an unreadable names row just names nothing
             continue
-        lei = identifier("lei", rec["lei"])
         if lei and clean(rec["name"]):
             out[lei.split(":", 1)[1]] = rec
     return out
@@ -230,25 +238,34 @@ def _parse_file(path: Path, as_of: str | None, level1: dict, placeholders: bool)
     if err:
         yield Rejected(file, "file", err[0], err[1])
         return
+    try:
+        as_of = _date(as_of, "as_of")
+    except _Bad as e:
+        yield Rejected(file, "file", e.field, str(e), as_of)
+        return
     yield source(src_id, f"GLEIF: {path.name}", kind="registry", publisher="Global Legal Entity Identifier Foundation",
                  url="https://www.gleif.org/en/lei-data/gleif-golden-copy", date=as_of, locator=path.name)
 
     rr_rows: list[tuple[str, dict]] = []
     l1_rows: list[tuple[str, dict]] = []
     for rec, row in rows:
-        if "_error" in row:
-            yield Rejected(file, rec, "csv", row["_error"])
-        elif kind == "rr":
-            rr_rows.append((rec, _rr_csv(row)))
-        elif kind == "l1":
-            l1_rows.append((rec, _l1_csv(row)))
-        elif isinstance(row, dict) and row.get("type") == "lei-records":
-            l1_rows.append((rec, _l1_json(row)))
-        elif isinstance(row, dict) and (row.get("type") == "relationship-records" or
-                                        "relationship" in (row.get("attributes") or {})):
-            rr_rows.append((rec, _rr_json(row)))
-        else:
-            yield Rejected(file, rec, "type", f"not a GLEIF relationship or LEI record: {str(row)[:80]}", row)
+        try:
+            if not isinstance(row, dict):
+                yield Rejected(file, rec, "type", f"not a GLEIF record: {str(row)[:80]}", row)
+            elif "_error" in row:
+                yield Rejected(file, rec, "csv", row["_error"])
+            elif kind == "rr":
+                rr_rows.append((rec, _rr_csv(row)))
+            elif kind == "l1":
+                l1_rows.append((rec, _l1_csv(row)))
+            elif row.get("type") == "lei-records":
+                l1_rows.append((rec, _l1_json(row)))
+            elif row.get("type") == "relationship-records" or "relationship" in (row.get("attributes") or {}):
+                rr_rows.append((rec, _rr_json(row)))
+            else:
+                yield Rejected(file, rec, "type", f"not a GLEIF relationship or LEI record: {str(row)[:80]}", row)
+        except Exception as e:  # never let one odd record stop the file
+            yield Rejected(file, rec, "record", f"unreadable: {type(e).__name__}: {e}", row)
 
     emitted: dict[str, str] = {}  # LEI -> label of the node already yielded
     for rec, r in l1_rows:
@@ -258,13 +275,19 @@ def _parse_file(path: Path, as_of: str | None, level1: dict, placeholders: bool)
             yield Rejected(file, rec, e.field, str(e), r)
             continue
         level1.setdefault(lei, r)
-        out = _node(lei, r, src_id, file, rec)
+        try:
+            out = _node(lei, r, src_id, file, rec)
+        except Exception as e:  # never let one odd record stop the file
+            out = [Rejected(file, rec, "record", f"unreadable: {type(e).__name__}: {e}", r)]
         if isinstance(out[0], Node):
             emitted[lei] = out[0].label
         yield from out
 
     for rec, r in rr_rows:
-        yield from _relationship(r, level1, emitted, src_id, file, rec, placeholders)
+        try:
+            yield from _relationship(r, level1, emitted, src_id, file, rec, placeholders)
+        except Exception as e:  # never let one odd record stop the file
+            yield Rejected(file, rec, "record", f"unreadable: {type(e).__name__}: {e}")
 
 
 def _node(lei: str, l1: dict | None, src_id: str, file: str, rec: str) -> list:

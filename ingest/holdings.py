@@ -278,10 +278,17 @@ def _template(path: Path, as_of: str | None, weight_unit: str | None) -> Iterato
         if "_error" in row:
             rejected.append(Rejected(file, rec, "csv", row["_error"], row["_raw"]))
             continue
+        garbled = [k for k, v in row.items() if textutil.undecodable(v)]
+        if garbled:
+            rejected.append(Rejected(file, rec, garbled[0], f"bytes that are not {encoding} text", row))
+            continue
         try:
             recs = _template_row(row, as_of, weight_unit, src_id)
         except _Bad as e:
             rejected.append(Rejected(file, rec, e.field, str(e), row))
+            continue
+        except Exception as e:  # never let one odd row stop the file
+            rejected.append(Rejected(file, rec, "row", f"unreadable: {type(e).__name__}: {e}", row))
             continue
         recs = check(recs, file, rec, row)
         if isinstance(recs[0], Rejected):
@@ -363,6 +370,9 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
         return
     if isinstance(rows, dict):
         rows = rows.get("holdings") or []
+    if not isinstance(rows, list):
+        yield Rejected(file, "file", "json", "not a holdings file: expected a list of holdings")
+        return
     stem = re.sub(r"_holdings$", "", path.stem, flags=re.I)
     meta_path = path.with_name(f"{stem}_fund_metadata.json")
     meta = {}
@@ -371,6 +381,9 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
             meta = json.loads(meta_path.read_text(encoding="utf-8-sig"))
         except ValueError as e:
             yield Rejected(str(meta_path), "file", "json", f"unreadable fund metadata: {e}")
+        if not isinstance(meta, dict):
+            yield Rejected(str(meta_path), "file", "json", "fund metadata is not a JSON object")
+            meta = {}
     ticker = (clean(meta.get("ticker")) or stem).upper()
     known = KNOWN_FUNDS.get(ticker, (None, None, None))
     fund_name = clean(meta.get("name") or meta.get("fund_name")) or known[0] or ticker
@@ -398,36 +411,45 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
         (out.node if isinstance(r, Node) else (lambda x: out.rels.setdefault(x.id, x)))(r)
     for n, row in enumerate(rows, 1):
         rec = f"row {n}"
-        if not isinstance(row, dict):
-            rejected.append(Rejected(file, rec, "json", "holding is not an object", row))
-            continue
-        if (clean(row.get("sector")) or "").lower() in CASH_SECTORS:
-            continue
-        name = clean(row.get("name"))
-        if not name:
-            rejected.append(Rejected(file, rec, "name", "holding has no name", row))
-            continue
         try:
-            weight = _weight(row.get("weight"), "percent")
-        except _Bad as e:
-            rejected.append(Rejected(file, rec, e.field, str(e), row))
-            continue
-        t = clean(row.get("ticker"))
-        t = None if t in (None, "-") else t.upper()
-        market = clean(row.get("country"))
-        hint = country_code(market) if market and market != "-" else None
-        iid, security, ids = issuer(name, ticker=t, hint=hint)
-        desc = "; ".join(x for x in [f"sector: {row['sector']}" if clean(row.get("sector")) else None,
-                                     f"market: {market}" if market and market != "-" else None] if x)
-        recs = check([Node("Company", {k: v for k, v in {"id": iid, "name": name, "sources": [src_id],
-                                                         "identifiers": ids, "description": desc}.items() if v}),
-                      Rel("HOLDS", fund_id, "Fund", iid, "Company",
-                          {k: v for k, v in {"sources": [src_id], "weight": weight, "as_of": as_of}.items()
-                           if v is not None}, key=f"{as_of or ''}|{security}")], file, rec, row)
-        if isinstance(recs[0], Rejected):
-            rejected.append(recs[0])
-            continue
-        out.node(recs[0])
-        out.add_holding(recs[1])
+            _provider_row(row, rec, fund_id, src_id, as_of, file, out, rejected)
+        except Exception as e:  # never let one odd row stop the file
+            rejected.append(Rejected(file, rec, "row", f"unreadable: {type(e).__name__}: {e}", row))
     yield from out
     yield from rejected
+
+
+def _provider_row(row: Any, rec: str, fund_id: str, src_id: str, as_of: str | None, file: str, out: "_Out",
+                  rejected: list[Rejected]) -> None:
+    """One provider holding -> issuer node and HOLDS (merged into `out`), or a Rejected."""
+    if not isinstance(row, dict):
+        rejected.append(Rejected(file, rec, "json", "holding is not an object", row))
+        return
+    if (clean(row.get("sector")) or "").lower() in CASH_SECTORS:
+        return
+    name = clean(row.get("name"))
+    if not name:
+        rejected.append(Rejected(file, rec, "name", "holding has no name", row))
+        return
+    try:
+        weight = _weight(row.get("weight"), "percent")
+    except _Bad as e:
+        rejected.append(Rejected(file, rec, e.field, str(e), row))
+        return
+    t = clean(row.get("ticker"))
+    t = None if t in (None, "-") else t.upper()
+    market = clean(row.get("country"))
+    hint = country_code(market) if market and market != "-" else None
+    iid, security, ids = issuer(name, ticker=t, hint=hint)
+    desc = "; ".join(x for x in [f"sector: {row['sector']}" if clean(row.get("sector")) else None,
+                                 f"market: {market}" if market and market != "-" else None] if x)
+    recs = check([Node("Company", {k: v for k, v in {"id": iid, "name": name, "sources": [src_id],
+                                                     "identifiers": ids, "description": desc}.items() if v}),
+                  Rel("HOLDS", fund_id, "Fund", iid, "Company",
+                      {k: v for k, v in {"sources": [src_id], "weight": weight, "as_of": as_of}.items()
+                       if v is not None}, key=f"{as_of or ''}|{security}")], file, rec, row)
+    if isinstance(recs[0], Rejected):
+        rejected.append(recs[0])
+        return
+    out.node(recs[0])
+    out.add_holding(recs[1])

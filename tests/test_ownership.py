@@ -313,13 +313,25 @@ def test_exposure_direct():
 
 
 def test_exposure_via_subsidiary():
-    exps = exposure([("F", "P", 0.1)], OWN, RESTRICTED)
+    exps = exposure([("F", "P", 0.1)], OWN, RESTRICTED, through_restricted=True)
     d = _by(exps, "F", "subsidiary")
     assert set(d) == {"X", "A", "B"}
     assert d["B"].path == ["F", "P", "X", "A", "B"]
     assert d["B"].share == pytest.approx(0.3 * 0.5 * 0.6)
     assert d["B"].look_through == pytest.approx(0.1 * 0.3 * 0.5 * 0.6)
     assert not _by(exps, "F", "direct")
+
+
+def test_exposure_stops_at_nearest_restricted_by_default():
+    exps = exposure([("F", "P", 0.1), ("G", "X", 0.2)], OWN, RESTRICTED)
+    assert set(_by(exps, "F", "subsidiary")) == {"X"}
+    # the holder of X sees X directly, not X's captured subsidiaries A and B again
+    assert {(e.company, e.via) for e in exps if e.investor == "G"} == {("X", "direct")}
+    # a second, unrestricted path still counts
+    exps = exposure([("F", "P", 0.1)], OWN + [("P", "B", 0.05)], RESTRICTED)
+    d = _by(exps, "F", "subsidiary")
+    assert set(d) == {"X", "B"} and d["B"].path == ["F", "P", "B"]
+    assert d["B"].share == pytest.approx(0.05 + 0.3 * 0.5 * 0.6)
 
 
 def test_exposure_via_parent():
@@ -354,7 +366,7 @@ def test_exposure_investor_own_stakes_and_restricted_outside_graph():
 
 def test_exposure_accepts_findings_mapping():
     f = fifty_percent_rule(OWN, ["X"])
-    exps = exposure([("F", "B", 1.0)], OWN, {**f, "X": None})
+    exps = exposure([("F", "B", 1.0)], OWN, {**f, "X": None}, through_restricted=True)
     assert {e.company for e in exps if e.via == "direct"} == {"B"}
     assert {e.company for e in exps if e.via == "parent"} == {"A", "X"}
 
@@ -616,13 +628,17 @@ def exposure_cases(draw):
     return edges, listed, [(f"inv{i}", a, w) for i, a, w in holds]
 
 
-def _reach(edges, start):
+def _reach(edges, start, stop=frozenset()):
+    """Nodes reachable from start; nodes in stop are reached but not passed through."""
     out_e = {}
     for o, a, _ in edges:
         out_e.setdefault(o, set()).add(a)
     seen, stack = set(), [start]
     while stack:
-        for b in out_e.get(stack.pop(), ()):
+        v = stack.pop()
+        if v in stop and v != start:
+            continue
+        for b in out_e.get(v, ()):
             if b not in seen:
                 seen.add(b)
                 stack.append(b)
@@ -630,23 +646,28 @@ def _reach(edges, start):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(exposure_cases())
-def test_exposure_matches_naive_reachability(case):
+@given(exposure_cases(), st.booleans())
+def test_exposure_matches_naive_reachability(case, through):
     edges, restricted, holds = case
-    got = exposure(holds, edges, restricted)
+    got = exposure(holds, edges, restricted, through_restricted=through)
     t = integrated_ownership(edges)
     rev = [(a, o, s) for o, a, s in edges]
+    stop = frozenset() if through else restricted
     expect = set()
     for inv, h, _ in holds:
         if h in restricted:
             expect.add((inv, h, "direct", h))
-        for r in _reach(edges, h) & restricted - {h}:
+            if not through:
+                continue
+        for r in _reach(edges, h, stop) & restricted - {h}:
             expect.add((inv, r, "subsidiary", h))
-        for r in _reach(rev, h) & restricted - {h}:
+        for r in _reach(rev, h, stop) & restricted - {h}:
             expect.add((inv, r, "parent", h))
     assert {(e.investor, e.company, e.via, e.held) for e in got} == expect
     for e in got:
         assert e.path[0] == e.investor and e.path[1] == e.held and e.path[-1] == e.company
+        if not through:
+            assert not set(e.path[2:-1]) & restricted
         if e.via == "subsidiary":
             assert all(any(o == x and a == y for o, a, _ in edges) for x, y in zip(e.path[1:], e.path[2:]))
             share = t.get((e.held, e.company))
