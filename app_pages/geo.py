@@ -57,14 +57,28 @@ def _simplify(geom: dict | None) -> dict | None:
             out.append(out[0])
         return out if len(out) >= 4 else None
 
+    def poly(rings):
+        # d3-geo (Vega) reads rings on the sphere: an exterior ring must run clockwise or it
+        # is taken as the rest of the globe. Exterior clockwise, holes anticlockwise.
+        out = []
+        for i, r in enumerate(x for x in (ring(r) for r in rings) if x):
+            clockwise = _area(r) < 0
+            out.append(r if clockwise == (i == 0) else r[::-1])
+        return out
+
     if geom["type"] == "Polygon":
-        rings = [x for x in (ring(r) for r in geom["coordinates"]) if x]
+        rings = poly(geom["coordinates"])
         return {"type": "Polygon", "coordinates": rings} if rings else None
     if geom["type"] == "MultiPolygon":
-        polys = [[x for x in (ring(r) for r in poly) if x] for poly in geom["coordinates"]]
+        polys = [poly(p) for p in geom["coordinates"]]
         polys = [p for p in polys if p]
         return {"type": "MultiPolygon", "coordinates": polys} if polys else None
     return geom
+
+
+def _area(ring: list) -> float:
+    """Signed shoelace area in lon/lat: positive when anticlockwise."""
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:])) / 2
 
 
 def country_counts(rows: list[dict], key: str = "iso2") -> Counter:
@@ -100,14 +114,14 @@ def world_spec(project_rows: list[dict], presence_rows: list[dict] | None = None
            {"field": "properties.present", "type": "quantitative", "title": "entities present"},
            {"field": "properties.examples", "type": "nominal", "title": "projects (first 3)"}]
     layers = [
-        {"data": {"sphere": True}, "mark": {"type": "geoshape", "fill": "#f3f6fa", "stroke": "#c9d3df"}},
+        {"data": {"sphere": True}, "mark": {"type": "geoshape", "fill": "#e6eef7", "stroke": "#c9d3df"}},
         {"data": {"graticule": {"step": [30, 30]}},
          "mark": {"type": "geoshape", "stroke": "#dde3ea", "strokeWidth": 0.5, "fill": None}},
-        {"data": {"values": feats}, "mark": {"type": "geoshape", "stroke": "white", "strokeWidth": 0.4},
+        {"data": {"values": feats}, "mark": {"type": "geoshape", "stroke": "#b9bec5", "strokeWidth": 0.4},
          "encoding": {"color": {"condition": {"test": "datum.properties.projects > 0",
                                               "field": "properties.projects", "type": "quantitative",
                                               "title": "projects", "scale": {"scheme": "orangered", "domainMin": 0}},
-                                "value": "#d9dee4"},
+                                "value": "#f7f7f5"},
                       "tooltip": tip}},
     ]
     if dots:

@@ -62,13 +62,19 @@ def params_of(query: Any) -> list[Param]:
 
 
 def load_library() -> list[Any]:
+    return load_library_with_errors()[0]
+
+
+def load_library_with_errors() -> tuple[list[Any], list[str]]:
+    """The queries sorted by title, and the library's load errors (broken user files)."""
     m = queries_module()
     if m is None:
-        return []
+        return [], []
     lib = m.load_library()
+    errors = [str(e) for e in getattr(lib, "errors", []) or []]
     if isinstance(lib, dict):
         lib = list(lib.values())
-    return sorted(lib, key=lambda q: (str(_get(q, "title") or _get(q, "name"))).lower())
+    return sorted(lib, key=lambda q: (str(_get(q, "title") or _get(q, "name"))).lower()), errors
 
 
 def query_info(q: Any) -> dict:
@@ -87,12 +93,20 @@ def cypher_of(q: Any, kind: str) -> str:
     return str(_get(q, "cypher") or "")
 
 
-def choices_for(store: GraphStore, p: Param, limit: int = 500) -> list:
-    """Dropdown values: the parameter's own choices, or its choices_query (project code) run read-only."""
+def choices_for(store: GraphStore, p: Param, limit: int = 500, query: Any = None) -> list:
+    """Dropdown values: the parameter's own choices, or its choices_query (project code) run read-only.
+    With the library's Query.choices() the values come as (value, label) pairs."""
     if p.choices:
         return p.choices
     if not p.choices_query:
         return []
+    f = getattr(query, "choices", None)
+    if callable(f):
+        try:
+            pairs = f(store, p.name).get(p.name, [])
+            return [(v, lab) for v, lab in pairs][:10_000]
+        except Exception:  # noqa: BLE001 - a broken choices query leaves a free-text box
+            return []
     g = guard_module()
     try:
         if g is not None:
@@ -164,16 +178,21 @@ def run_cypher(store: GraphStore, cypher: str, params: dict, timeout: float | No
 
 
 def guard_limits() -> dict[str, Any]:
-    """The guard's published limits (whatever constants it exposes), for display."""
+    """The guard's limits, for display and for bounding the form: default timeout (s), default
+    row limit, memory per query (MB, Ladybug worker), longest query text (characters)."""
     g = guard_module()
     if g is None:
         return {}
-    out = {}
-    for k in dir(g):
-        if k.isupper() and not k.startswith("_"):
-            v = getattr(g, k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                out[k.lower().replace("_", " ")] = v
+    out: dict[str, Any] = {}
+    for key, fn, const in (("timeout", "default_timeout", "DEFAULT_TIMEOUT"), ("rows", "default_limit", "DEFAULT_LIMIT"),
+                           ("memory_mb", "memory_limit_mb", "DEFAULT_MEMORY_MB"),
+                           ("query_chars", None, "MAX_QUERY_CHARS")):
+        try:
+            v = getattr(g, fn)() if fn and callable(getattr(g, fn, None)) else getattr(g, const, None)
+        except Exception:  # noqa: BLE001
+            v = getattr(g, const, None)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[key] = v
     return out
 
 

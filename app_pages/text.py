@@ -20,6 +20,11 @@ def md_escape(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
+def md_code(text: Any) -> str:
+    """A value as inline code in Markdown (backticks inside are replaced)."""
+    return "`" + ("" if text is None else str(text)).replace("`", "ʼ").replace("\n", " ") + "`"
+
+
 def graph_safe(text: Any) -> str:
     """Text for the graph component, whose info panel inserts values as HTML: `<` and `>`
     are replaced by look-alike angle quotes so no tag can form (the canvas shows them as is)."""

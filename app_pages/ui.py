@@ -210,7 +210,12 @@ def graph_styles():
     import warnings
     from st_link_analysis import EdgeStyle, NodeStyle
     warnings.filterwarnings("ignore", message=".*labeled.*deprecated", category=DeprecationWarning)
-    nodes = [NodeStyle(label, color, "name", ICONS.get(label)) for label, color in COLORS.items()]
+    # the component's defaults (font 3.6, hidden below a zoomed size of 10) hide every caption at
+    # the zoom a fitted graph gets: readable captions, hidden only when zoomed far out
+    nodes = [_SelectorStyle("node", {"font-size": 7, "min-zoomed-font-size": 4, "text-wrap": "ellipsis",
+                                     "text-max-width": 110}),
+             _SelectorStyle("edge", {"font-size": 5, "min-zoomed-font-size": 4})]
+    nodes += [NodeStyle(label, color, "name", ICONS.get(label)) for label, color in COLORS.items()]
     nodes.append(_SelectorStyle("node[?onpath]", {"border-width": 5, "border-color": "#d00000"}))
     from graph.schema import SCHEMA
     edges = [EdgeStyle(t, EDGE_COLORS.get(t, "#9aa5b1"), caption="label", directed=True) for t in SCHEMA.rel_types]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -102,6 +103,18 @@ def generate(n_companies: int, n_investors: int, n_listed: int, total_edges: int
     return ownership, holdings, constituents, tracks, listed
 
 
+class Timer:
+    """Wall-clock and CPU seconds of a block (CPU time is steadier on a shared machine)."""
+
+    def __enter__(self):
+        self.w, self.c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.w
+        self.cpu = time.process_time() - self.c
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
@@ -123,57 +136,50 @@ def main(argv=None) -> dict:
     n_edges = args.edges or 2 * args.companies
     res: dict = {"companies": args.companies, "investors": n_inv}
 
-    t = time.perf_counter()
-    ownership, holdings, constituents, tracks, listed = generate(args.companies, n_inv, args.listed,
-                                                                 n_edges, args.seed)
-    res.update(generate_s=time.perf_counter() - t, ownership_edges=len(ownership),
-               holding_edges=len(holdings), listed=len(listed), rss_after_generate_mb=peak_rss_mb())
+    def timed(name, fn):
+        with Timer() as t:
+            out = fn()
+        res[f"{name}_s"] = round(t.wall, 3)
+        res[f"{name}_cpu_s"] = round(t.cpu, 3)
+        return out
 
-    t = time.perf_counter()
-    findings = fifty_percent_rule(ownership, listed)
-    res["cascade_s"] = time.perf_counter() - t                 # includes interning the edges
+    ownership, holdings, constituents, tracks, listed = timed(
+        "generate", lambda: generate(args.companies, n_inv, args.listed, n_edges, args.seed))
+    res.update(ownership_edges=len(ownership), holding_edges=len(holdings), listed=len(listed),
+               rss_after_generate_mb=round(peak_rss_mb(), 1))
+
+    # the cascade from raw tuples (interning included), then its parts
+    findings = timed("cascade", lambda: fifty_percent_rule(ownership, listed))
     res["captured"] = len(findings)
     res["max_depth"] = max((f.depth for f in findings.values()), default=0)
-
-    t = time.perf_counter()
-    g = build_graph(ownership)
-    res["build_graph_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    fifty_percent_rule(g, listed)
-    res["cascade_prebuilt_s"] = time.perf_counter() - t
+    g = timed("build_graph", lambda: build_graph(ownership))
+    timed("cascade_prebuilt", lambda: fifty_percent_rule(g, listed))
 
     restricted = set(listed) | set(findings)
-    t = time.perf_counter()
-    exps = exposure(holdings, ownership, restricted, constituents, tracks)
-    res["exposure_s"] = time.perf_counter() - t                # includes interning the edges
+    exps = timed("exposure", lambda: exposure(holdings, ownership, restricted, constituents, tracks))
     res["exposures"] = len(exps)
     res["exposed_investors"] = len({e.investor for e in exps})
     res["exposures_by_via"] = {v: sum(1 for e in exps if e.via == v)
                                for v in ("direct", "subsidiary", "parent", "index")}
     del exps
-    t = time.perf_counter()
-    exposure(holdings, g, restricted, constituents, tracks)
-    res["exposure_prebuilt_s"] = time.perf_counter() - t
-
+    timed("exposure_prebuilt", lambda: exposure(holdings, g, restricted, constituents, tracks))
     if args.through_restricted:
-        t = time.perf_counter()
-        n_all = len(exposure(holdings, g, restricted, constituents, tracks, through_restricted=True))
-        res["exposure_through_restricted_s"] = time.perf_counter() - t
-        res["exposures_through_restricted"] = n_all
+        res["exposures_through_restricted"] = len(timed(
+            "exposure_through_restricted",
+            lambda: exposure(holdings, g, restricted, constituents, tracks, through_restricted=True)))
 
     rng = np.random.default_rng(args.seed + 1)
     qs = rng.choice(args.companies, args.queries, replace=False).tolist()
-    t = time.perf_counter()
-    n_owners = sum(len(ultimate_owners(g, f"c:{q}")) for q in qs)
-    res["ultimate_owners_s"] = time.perf_counter() - t
-    res["ultimate_owners_mean_owners"] = n_owners / max(len(qs), 1)
-    res["peak_rss_mb"] = peak_rss_mb()
+    owners = timed("ultimate_owners", lambda: [ultimate_owners(g, f"c:{q}") for q in qs])
+    res["ultimate_owners_mean_owners"] = sum(map(len, owners)) / max(len(qs), 1)
+    res["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    res["load_average_1m"] = os.getloadavg()[0]
 
     if args.json:
         print(json.dumps(res, indent=2))
     else:
         for k, v in res.items():
-            print(f"{k:>30}: {v:.3f}" if isinstance(v, float) else f"{k:>30}: {v}")
+            print(f"{k:>34}: {v}")
     return res
 
 

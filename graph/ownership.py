@@ -186,8 +186,9 @@ class OwnershipGraph:
         ids = ids if isinstance(ids, list) else list(ids)
         if _pd is not None and (len(ids) > 1000 or (self.n > 100_000 and "index" not in self._cache)):
             if "pindex" not in self._cache:
-                self._cache["pindex"] = _pd.Index(np.array(self.ids, dtype=object))
-            return self._cache["pindex"].get_indexer(np.array(ids, dtype=object)).astype(np.int64)
+                self._cache["pindex"] = _pd.Index(np.array(self.ids, dtype=object), dtype=object)
+            return self._cache["pindex"].get_indexer(_pd.Index(np.array(ids, dtype=object), dtype=object)
+                                                     ).astype(np.int64)
         get = self.index.get
         return np.array([get(i, -1) for i in ids], dtype=np.int64)
 
@@ -239,6 +240,8 @@ def _float_col(rows: list, i: int) -> np.ndarray:
     if not rows:
         return np.empty(0)
     widths = set(map(len, rows))
+    if max(widths) <= i:
+        return np.full(len(rows), np.nan)
     if min(widths) > i:
         col = list(map(itemgetter(i), rows))
     else:
@@ -749,8 +752,10 @@ def _paths(keys: np.ndarray, hops: np.ndarray, k: int, pair_idx: np.ndarray,
         nxt[live] = hops[pos]
         steps.append(np.where(live, nxt, -1))
         cur = np.where(live, nxt, tgt)
-    mat = np.stack(steps, axis=1).tolist()
-    return [[ids[v] for v in row if v >= 0] for row in mat]
+    mat = np.stack(steps, axis=1)
+    lengths = (mat >= 0).sum(axis=1).tolist()
+    names = np.array(ids, dtype=object)[np.maximum(mat, 0)].tolist()
+    return [row[:n] for row, n in zip(names, lengths)]
 
 
 def _nan_none(a: np.ndarray) -> list:
@@ -858,20 +863,14 @@ def exposure(holdings: Iterable[tuple], ownership, restricted,
     gc_was = gc.isenabled()
     gc.disable()   # millions of small acyclic objects: skip the collector's repeated scans
     try:
-        add = out.append
-        for inv, a, w in zip(inv_ids, pos_asset, pos_wl):
-            if a in rset:
-                add(Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0))
+        out = [Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0)
+               for inv, a, w in zip(inv_ids, pos_asset, pos_wl) if a in rset]
         for via, rows, inv_p, paths, tgt_ids, share_l, lt_l in joins:
-            for r, u, x in zip(rows, inv_p, lt_l):
-                inv = inv_ids[r]
-                p = [inv]
-                p += paths[u]
-                add(Exposure(inv, tgt_ids[u], via, p, x, pos_asset[r], pos_wl[r], share_l[u]))
-        for t in tracks:
-            fund, idx = t[0], t[1]
-            for comp, w in members.get(idx, ()):
-                add(Exposure(fund, comp, "index", [fund, idx, comp], w, idx, w, None))
+            out += [Exposure(inv_ids[r], tgt_ids[u], via, [inv_ids[r], *paths[u]], x, pos_asset[r],
+                             pos_wl[r], share_l[u])
+                    for r, u, x in zip(rows, inv_p, lt_l)]
+        out += [Exposure(t[0], comp, "index", [t[0], t[1], comp], w, t[1], w, None)
+                for t in tracks for comp, w in members.get(t[1], ())]
     finally:
         if gc_was:
             gc.enable()

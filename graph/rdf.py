@@ -154,8 +154,8 @@ _REL_SPEC = {
     "PARTY_TO": ("Participation", TG["participant"], TG["project"], TG["partyTo"]),
     "SUPPLIES": ("Supply", TG["supplier"], TG["customer"], TG["supplies"]),
     "PARTNERS_WITH": ("Partnership", TG["partner"], TG["counterpart"], TG["partnersWith"]),
-    "LOCATED_IN": ("Presence", TG["present"], TG["country"], TG["locatedIn"]),
-    "HEADQUARTERED_IN": ("Headquarters", TG["headquartered"], TG["country"], TG["headquarteredIn"]),
+    "LOCATED_IN": ("Presence", TG["locatedEntity"], TG["inCountry"], TG["locatedIn"]),
+    "HEADQUARTERED_IN": ("Headquarters", TG["headquartered"], TG["inCountry"], TG["headquarteredIn"]),
     "OFFICER_OF": ("Officership", ORG.member, ORG.organization, ORG.hasMember, True, (ORG.Membership,)),
 }
 
@@ -213,6 +213,11 @@ def _check_mapping() -> None:
         preds = [*rel_predicates(rtype).values(), m.src_role, m.dst_role]
         if len(set(preds)) != len(preds):
             raise RuntimeError(f"graph/rdf.py: two properties of {rtype} map to one predicate")
+    literal = {node_predicate(l, n) for l in SCHEMA.labels for n in SCHEMA.nodes[l].props if n not in REF_PROPS}
+    literal |= {rel_predicate(t, n) for t in SCHEMA.rel_types for n in SCHEMA.rels[t].props if n not in REF_PROPS}
+    roles = {x for t in SCHEMA.rel_types for x in (rel_mapping(t).src_role, rel_mapping(t).dst_role)}
+    if literal & roles:
+        raise RuntimeError(f"graph/rdf.py: {sorted(literal & roles)} used both for values and for ends")
     classes = [TG[l] for l in SCHEMA.labels] + [rel_mapping(t).cls for t in SCHEMA.rel_types]
     if len(set(classes)) != len(classes):
         raise RuntimeError("graph/rdf.py: two labels or types map to one class")

@@ -301,6 +301,16 @@ class GraphStore(ABC):
                        {"ids": list(existing)})
         return len(existing)
 
+    def delete_rel(self, rel_id: str) -> int:
+        """Delete the relationship with this id, whatever its type; returns how many went."""
+        self._check_writable()
+        for rtype in SCHEMA.rel_types:
+            n = self.read(_q("MATCH ()-[r:{T}]->() WHERE r.id = $id RETURN count(r)", T=rtype), {"id": rel_id}).rows[0][0]
+            if n:
+                self.write(_q("MATCH ()-[r:{T}]->() WHERE r.id = $id DELETE r", T=rtype), {"id": rel_id})
+                return n
+        return 0
+
     def delete_derived(self, rtype: str, rule: str | None = None) -> None:
         """Remove derived relationships (analytics results) before writing fresh ones."""
         self._check_writable()

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from graph.schema import SchemaError, validate_node, validate_rel
+from graph.schema import SCHEMA, SchemaError, validate_node, validate_rel
 from graph.store import GraphStore, UpsertCounts
 from ingest.records import Node, Rejected, Rel
 
@@ -177,9 +177,14 @@ def run(store: GraphStore, records: Iterable, *, file: str = "?", quarantine: st
                 if len(rels) >= batch:
                     flush_rels()
             elif isinstance(rec, Delete) or type(rec).__name__ == "Delete":
-                lab = getattr(rec, "label", None) or store.node_label(rec.id)
-                if lab:
-                    report.deleted += store.delete_nodes(lab, [rec.id])
+                flush_rels()  # an ADD earlier in the run must land before its DEL
+                rid = alias.get(rec.id, rec.id)
+                lab = getattr(rec, "label", None) or store.node_label(rid)
+                if lab and lab in SCHEMA.nodes:
+                    report.deleted += store.delete_nodes(lab, [rid])
+                else:
+                    report.deleted += store.delete_rel(rid)
+                labels.pop(rid, None)
             else:
                 raise TypeError(f"ingester yielded {type(rec).__name__}, not a record")
         flush_rels()

@@ -26,12 +26,14 @@ Rules (docs/resolution.md has the full text):
    hold different ids of one source namespace (then: review queue).
 3. Exact equality of a normalised name (legal forms stripped, accents and
    scripts transliterated, traditional Chinese made simplified) of at least
-   MIN_KEY_CHARS characters (MIN_ZH_CHARS Han characters) merges under the
-   same conditions; name=name beats name=alias beats alias=alias, and a key
-   that points at two entities in the best tier merges nothing. Persons also
-   need an equal date of birth on both sides.
-4. Anything weaker - a short or ambiguous name, a weak identifier (ticker,
-   registration numbers, websites), a conflict from rule 2/3, or a fuzzy
+   MIN_KEY_CHARS characters (MIN_ZH_CHARS Han characters) between the names
+   of both, or the name of one and an alias of the other, merges under the
+   same conditions; name=name beats name=alias, and a key that points at
+   two entities in the best tier merges nothing. Persons also need an equal
+   date of birth on both sides.
+4. Anything weaker - a short or ambiguous name, alias = alias, a weak
+   identifier (ticker, registration numbers, websites), a conflict from
+   rule 2/3, or a fuzzy
    score >= FUZZY_THRESHOLD (rapidfuzz token_sort_ratio over token-blocked
    candidates) - goes to the review queue, never into the graph.
 
@@ -73,6 +75,7 @@ FUZZY_THRESHOLD = 90.0   # rapidfuzz token_sort_ratio (0-100) at or above which 
 BLOCK_MAX = 2000         # a token shared by more entities than this is too common to block on ...
 BLOCK_TOKENS = 3         # ... and at most this many of a key's rarest tokens are used
 FUZZY_MAX_CHOICES = 5000  # keys scored per record at most
+MERGE_TIER = 3           # evidence tiers that may merge: 1 identifier, 2 name = name, 3 name = alias
 GENERIC_POSTING = 3      # a short name or weak identifier held by more entities than this is no evidence
 
 CURATED_PREFIXES = frozenset({"company", "gov", "person", "fund", "university", "project", "index"})
@@ -426,7 +429,7 @@ class Entity:
 @dataclass(slots=True)
 class Match:
     entity: Entity
-    tier: int  # 1 strong identifier, 2 name=name, 3 name=alias, 4 alias=alias, 5 weak evidence, 6 fuzzy
+    tier: int  # 1 strong identifier, 2 name=name, 3 name=alias (merge); 4 alias=alias, 5 weak, 6 fuzzy (queue)
     evidence: list[str]
     score: float = 100.0  # 100 for exact evidence, the rapidfuzz score for fuzzy matches
 
@@ -516,8 +519,10 @@ class Resolver:
     def _keys(label: str, props: dict) -> _Keys:
         if label not in NAME_LABELS:
             return _Keys([], [])
-        names = keys_for(label, props.get("name") or "")
-        aliases = [k for n in [*(props.get("aliases") or []), props.get("name_zh")] if n for k in keys_for(label, n)]
+        # the Chinese name is a name, not an alias: it is the entity's name in another script
+        names = list(dict.fromkeys([*keys_for(label, props.get("name") or ""),
+                                    *keys_for(label, props.get("name_zh") or "")]))
+        aliases = [k for n in props.get("aliases") or () if n for k in keys_for(label, n)]
         return _Keys(names, [k for k in dict.fromkeys(aliases) if k not in names])
 
     def _learn(self, ent: Entity, label: str, props: dict, keys: _Keys) -> None:
@@ -728,7 +733,7 @@ class Resolver:
                     continue  # same name, other birth date: another person
                 if not (bdate and str(bdate) in ent.birth_dates):
                     blockers.append("a person's name without an equal date of birth")
-            if m.tier <= 4 and not blockers:
+            if m.tier <= MERGE_TIER and not blockers:
                 strong.append(m)
             else:
                 m.evidence = m.evidence + blockers

@@ -32,6 +32,7 @@ import datetime as _dt
 import decimal
 import json
 import os
+import re
 import selectors
 import subprocess
 import sys
@@ -204,16 +205,10 @@ def tokenize(text: str) -> list[Token]:
                 raise _refuse(text, i, "a $ must be followed by a parameter name")
             tok("param", i, j, name)
             i = j
-        elif ch.isascii() and ch.isdigit() or (ch == "." and i + 1 < n and text[i + 1].isascii()
-                                                and text[i + 1].isdigit()):
-            j = i
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] in "._") and not text.startswith("..", j):
-                if text[j] in "eE" and j + 1 < n and text[j + 1] in "+-":
-                    j += 2
-                    continue
-                j += 1
-            tok("number", i, j)
-            i = j
+        elif (m := _NUMBER.match(text, i)) is not None:
+            # a number never swallows letters a lexer would read as the start of a word
+            tok("number", i, m.end())
+            i = m.end()
         elif ch.isascii() and (ch.isalpha() or ch == "_"):
             j = i + 1
             while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
@@ -226,6 +221,9 @@ def tokenize(text: str) -> list[Token]:
         else:
             raise _bad_char(text, i, "outside a string")
     return out
+
+
+_NUMBER = re.compile(r"0[xX][0-9A-Fa-f]+|0[oO][0-7]+|(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _backtick(text: str, i: int) -> tuple[int, str]:
@@ -282,14 +280,18 @@ def check_readonly(cypher: str) -> str:
             continue
         word = t.value
         if word in WHY and word not in CONTEXT_WORDS:
-            raise _refuse(text, t.pos, f"{t.text} {WHY[word]}; the query box is read-only "
-                                       f"(back-quote a name spelled like a keyword: `{t.text}`)")
+            prev = toks[k - 1] if k else None
+            as_name = prev is not None and (prev.text in (".", ":") or prev.value == "AS")
+            hint = f" (back-quote a name spelled like a keyword: `{t.text}`)" if as_name else ""
+            raise _refuse(text, t.pos, f"{t.text} {WHY[word]}; the query box is read-only{hint}")
         if word in CONTEXT_WORDS and nxt is not None and nxt.kind == "word" and nxt.value in CONTEXT_WORDS[word]:
             raise _refuse(text, t.pos, f"{t.text} {nxt.text} {WHY[word]}; the query box is read-only")
         if word == "CALL":
             _check_call(text, toks, k)
-        elif nxt is not None and nxt.kind == "punct" and nxt.text == "(" and (k == 0 or toks[k - 1].text != "."):
-            _check_function(text, toks, k)
+        elif k == 0 or toks[k - 1].text != ".":
+            name, after = _dotted(toks, k)
+            if after < len(toks) and toks[after].text == "(":
+                _check_function(text, t, name)
     return text
 
 
@@ -317,11 +319,10 @@ def _check_call(text: str, toks: list[Token], k: int) -> None:
         raise _refuse(text, nxt.pos, f"procedure {name} is not allowed; allowed: {', '.join(ALLOWED_PROCEDURES)}")
 
 
-def _check_function(text: str, toks: list[Token], k: int) -> None:
-    name, _ = _dotted(toks, k)
+def _check_function(text: str, t: Token, name: str) -> None:
     low = name.lower()
     if low in DENIED_FUNCTIONS or low.startswith(DENIED_FUNCTION_PREFIXES):
-        raise _refuse(text, toks[k].pos, f"function {name}() reads files or changes state; the query box is read-only")
+        raise _refuse(text, t.pos, f"function {name}() reads files or changes state; the query box is read-only")
 
 
 # =====================================================================================

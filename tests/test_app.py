@@ -209,7 +209,9 @@ def test_saved_queries_page(at):
         assert "not available yet" in texts(at)
         return
     lib = library.load_library()
-    assert lib, "the library is empty"
+    if not lib:
+        assert "library is empty" in texts(at)
+        return
     name = library.query_info(lib[0])["name"]
     goto(at, "saved_queries", q=name)          # a shared link runs the query at once
     shown = texts(at)

@@ -15,9 +15,20 @@ if Q.guard_module() is None:
     st.stop()
 
 limits = Q.guard_limits()
-st.caption("Read-only: statements that write (CREATE, MERGE, SET, DELETE, …), call procedures or load files are "
-           "refused before they reach the store."
-           + (" Limits: " + T.md_escape(", ".join(f"{k} {v:g}" for k, v in limits.items())) + "." if limits else ""))
+default_timeout = float(limits.get("timeout", 10))
+default_rows = int(limits.get("rows", 1000))
+max_timeout = max(60.0, default_timeout)          # bounds of this page's form
+max_rows = max(100_000, default_rows)
+st.caption("Read-only: statements that write (CREATE, MERGE, SET, DELETE, …), administer the server, call "
+           "procedures outside a short allow-list or touch files are refused before they reach the store; the "
+           "store also runs the query in a read-only transaction that is always rolled back.")
+shown = [f"timeout {default_timeout:g} s by default (up to {max_timeout:g} s here)",
+         f"{default_rows:,} rows by default (up to {max_rows:,} here)"]
+if limits.get("memory_mb"):
+    shown.append(f"{limits['memory_mb']:,} MB of memory per query on the embedded store")
+if limits.get("query_chars"):
+    shown.append(f"queries up to {limits['query_chars']:,} characters")
+st.caption("Limits: " + T.md_escape("; ".join(shown)) + ".")
 kind = getattr(store, "kind", "")
 st.caption(f"Store: {T.md_escape(kind)}" + (" (lists are 1-based in Ladybug's Cypher; use label(n) there, "
                                            "labels(n) on Neo4j)" if kind == "ladybug" else ""))
@@ -29,11 +40,9 @@ with st.form("cy_form"):
     c1, c2, c3 = st.columns([3, 1, 1])
     params_text = c1.text_input("Parameters (JSON object)", value="{}", key="cy_params",
                                 help='e.g. {"id": "company:hikvision"}; use $id in the query')
-    timeout = c2.number_input("Timeout (s)", min_value=1, max_value=int(limits.get("max timeout", 120)),
-                              value=int(min(limits.get("default timeout", 30), limits.get("max timeout", 120))),
+    timeout = c2.number_input("Timeout (s)", min_value=1.0, max_value=max_timeout, value=default_timeout, step=5.0,
                               key="cy_timeout")
-    limit = c3.number_input("Row limit", min_value=1, max_value=int(limits.get("max rows", limits.get("max limit", 100000))),
-                            value=int(min(1000, limits.get("max rows", limits.get("max limit", 100000)))), key="cy_limit")
+    limit = c3.number_input("Row limit", min_value=1, max_value=max_rows, value=default_rows, step=100, key="cy_limit")
     run = st.form_submit_button("Run", type="primary")
 
 if run:

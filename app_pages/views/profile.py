@@ -31,7 +31,7 @@ meta = [n.get("label", "")]
 for k in ("kind", "country", "level"):
     if n.get(k):
         meta.append(f"{k}: {n[k]}")
-st.caption(T.md_escape(" · ".join(meta)) + f" · id `{T.md_escape(n['id'])}`")
+st.caption(T.md_escape(" · ".join(meta)) + " · id " + T.md_code(n["id"]))
 
 des = sections.pop("Designations")
 caps = L.capture_rows(store, node_id, prof)

@@ -17,12 +17,14 @@ if Q.queries_module() is None:
     st.stop()
 
 try:
-    lib = Q.load_library()
+    lib, lib_errors = Q.load_library_with_errors()
 except Exception as e:  # noqa: BLE001 - a broken library file is reported, not fatal
     st.error(f"The query library could not be loaded: {T.md_escape(e)}")
     st.stop()
+for err in lib_errors:
+    st.warning("Skipped a query file: " + T.md_escape(err))
 if not lib:
-    st.info("The query library is empty.")
+    st.info("The query library is empty: no saved queries are installed yet.")
     st.stop()
 
 infos = {Q.query_info(q)["name"]: (q, Q.query_info(q)) for q in lib}
@@ -47,15 +49,16 @@ with st.form(f"sq_form_{name}"):
         label = p.name + ("" if p.default is not None else " (optional)")
         start = url_vals.get(p.name, p.default)
         key = f"sq_{name}_{p.name}"
-        choices = Q.choices_for(store, p)
+        choices = Q.choices_for(store, p, query=query)
         if choices:
-            opts = [None] + list(choices) if p.default is None else list(choices)
+            labels = {(c[0] if isinstance(c, tuple) else c): (c[1] if isinstance(c, tuple) else str(c)) for c in choices}
+            opts = ([None] if p.default is None else []) + list(labels)
             try:
                 idx = opts.index(Q.coerce(p, start)) if start is not None else 0
             except (ValueError, TypeError):
                 idx = 0
             raw = st.selectbox(label, opts, index=idx, help=p.help or None, key=key,
-                               format_func=lambda v: "—" if v is None else str(v))
+                               format_func=lambda v, labels=labels: "—" if v is None else labels.get(v, str(v)))
         elif p.type in ("bool", "boolean"):
             raw = st.checkbox(label, value=bool(Q.coerce(p, start)) if start is not None else False,
                               help=p.help or None, key=key)
