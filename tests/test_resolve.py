@@ -127,12 +127,13 @@ def test_labels_and_people(tmp_path):
     assert r.resolve("University", co("b:1", "Harbin Institute of Technology Holdings"))[0] == "b:1"
     assert any("labels differ" in x for e in queued(r) for x in e["evidence"])
     # a person's name alone never merges; with an equal birth date it does; another birth date: no candidate
-    r.resolve("Person", co("p:1", "Li Fangwei", birth_date="1972-12-01"))
-    assert r.resolve("Person", co("p:2", "LI, Fangwei"))[0] == "p:2"
-    assert r.resolve("Person", co("p:3", "Fangwei Li", birth_date="1972-12-01"))[0] == "p:1"
-    assert r.resolve("Person", co("p:4", "Li Fangwei", birth_date="1980-01-01"))[0] == "p:4"
+    # (distinct id prefixes: two ids of one source namespace never merge automatically)
+    r.resolve("Person", co("p1:1", "Li Fangwei", birth_date="1972-12-01"))
+    assert r.resolve("Person", co("p2:1", "LI, Fangwei"))[0] == "p2:1"
+    assert r.resolve("Person", co("p3:1", "Fangwei Li", birth_date="1972-12-01"))[0] == "p1:1"
+    assert r.resolve("Person", co("p4:1", "Li Fangwei", birth_date="1980-01-01"))[0] == "p4:1"
     pairs = {frozenset((e["a"], e["b"])) for e in queued(r)}
-    assert frozenset(("p:1", "p:2")) in pairs and frozenset(("p:1", "p:4")) not in pairs
+    assert frozenset(("p1:1", "p2:1")) in pairs and frozenset(("p1:1", "p4:1")) not in pairs
 
 
 def test_single_valued_identifier_conflict_and_same_source(tmp_path):
@@ -164,12 +165,13 @@ def test_records_of_one_run_merge_and_order_does_not_change_the_partition(tmp_pa
     recs = [
         ("Company", co("l1:a", "Beijing Alpha Semiconductor Co., Ltd.", country="CN")),
         ("Company", co("l2:a", "BEIJING ALPHA SEMICONDUCTOR COMPANY LIMITED", identifiers=["isin:CNE000000001"])),
-        ("Company", co("l3:a", "Alpha Semi", identifiers=["isin:CNE000000001", "uscc:91110000000000000X"])),
+        ("Company", co("l3:a", "Beijing Alpha Semiconductor Corp.", aliases=["Alpha Semi"],
+                       identifiers=["isin:CNE000000001", "uscc:91110000000000000X"])),
         ("Company", co("l1:b", "Shenzhen Beta Optoelectronics Co., Ltd.", country="CN")),
         ("Company", co("l2:b", "Shenzhen Beta Optoelectronics Corporation", country="CN")),
         ("Company", co("l3:c", "Gamma Networks Limited", country="HK")),
-        ("Person", co("p:a", "Zhang San", birth_date="1970-01-01")),
-        ("Person", co("p:b", "San Zhang", birth_date="1970-01-01")),
+        ("Person", co("p1:a", "Zhang San", birth_date="1970-01-01")),
+        ("Person", co("p2:a", "San Zhang", birth_date="1970-01-01")),
     ]
 
     def partition(order):
@@ -182,12 +184,24 @@ def test_records_of_one_run_merge_and_order_does_not_change_the_partition(tmp_pa
         return sorted(sorted(g) for g in groups.values())
 
     expected = partition(recs)
-    assert expected == [["l1:a", "l2:a", "l3:a"], ["l1:b", "l2:b"], ["l3:c"], ["p:a", "p:b"]]
+    assert expected == [["l1:a", "l2:a", "l3:a"], ["l1:b", "l2:b"], ["l3:c"], ["p1:a", "p2:a"]]
     rng = random.Random(4)
     for _ in range(10):
         shuffled = recs[:]
         rng.shuffle(shuffled)
         assert partition(shuffled) == expected
+
+
+def test_a_record_bridging_two_entities_queues_them(tmp_path):
+    """Entities already written are never merged by a later record that matches both: the record
+    goes to the best match (identifier over name) and the two entities become a candidate pair."""
+    r = resolver(tmp_path)
+    r.resolve("Company", co("l1:a", "Beijing Alpha Semiconductor Co., Ltd.", country="CN"))
+    r.resolve("Company", co("l3:a", "Alpha Semi", identifiers=["isin:CNE000000001"]))
+    assert r.resolve("Company", co("l2:a", "Beijing Alpha Semiconductor", identifiers=["isin:CNE000000001"]))[0] \
+        == "l3:a"
+    [e] = queued(r)
+    assert (e["a"], e["b"]) == ("l1:a", "l3:a") and "via record l2:a" in e["evidence"]
 
 
 def test_resolving_again_is_stable(tmp_path):
@@ -294,7 +308,7 @@ def test_cli_list_accept_reject(tmp_path):
     j = Judgements.load(tmp_path / "judgements.yaml")
     assert j.target("l:1") == "company:zte" and j.forbids(["l:2"], ["company:zte"])
     assert j.by_pair[("company:zte", "l:1")].note == "same firm"
-    assert (tmp_path / "queue.jsonl").read_text().strip() == ""
+    assert not [e for e in ReviewQueue(tmp_path / "queue.jsonl").entries() if "company:zte" in (e["a"], e["b"])]
     # the next resolver applies them
     r = Resolver(queue=tmp_path / "q2.jsonl")
     r.resolve("Company", co("company:zte", "ZTE"))

@@ -1,0 +1,23 @@
+/*
+title: Search by identifier
+description: >
+  Which entity carries this identifier (ISIN, LEI, ticker, CUSIP, OFAC or CSL number, Wikidata
+  id, ...) or this graph id? Give it as `scheme:value`, e.g. `isin:CNE100000PM8`.
+tags: [start, search, identifiers]
+params:
+  identifier:
+    type: string
+    default: "isin:CNE100000PM8"
+    help: "An identifier as scheme:value (isin:..., lei:..., ticker:..., ofac:...) or a graph id."
+*/
+MATCH (n)
+WHERE n.id = $identifier
+   OR any(i IN coalesce(n.identifiers, []) WHERE toLower(i) = toLower($identifier))
+RETURN labels(n)[0] AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
+ORDER BY id
+// variant: ladybug
+MATCH (n)
+WHERE n.id = $identifier
+   OR any(i IN coalesce(n.identifiers, CAST([], 'STRING[]')) WHERE toLower(i) = toLower($identifier))
+RETURN label(n) AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
+ORDER BY id
