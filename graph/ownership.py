@@ -44,8 +44,9 @@ Algorithms
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
@@ -229,13 +230,29 @@ except ImportError:  # pragma: no cover
     _pd = None
 
 
+def _gc_paused(fn):
+    """Run fn with the cyclic GC paused: building millions of small acyclic objects
+    otherwise triggers repeated full scans of everything alive (the caller's edge
+    tuples included)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was:
+                gc.enable()
+    return wrapper
+
+
 def _ptr(sorted_keys: np.ndarray, n: int) -> np.ndarray:
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(sorted_keys, minlength=n), out=ptr[1:])
     return ptr
 
 
-def _float_col(rows: list, i: int) -> np.ndarray:
+def _float_col(rows: Sequence, i: int) -> np.ndarray:
     """Column i of the rows as floats (None and missing -> NaN)."""
     if not rows:
         return np.empty(0)
@@ -259,6 +276,7 @@ def _factorize(values: list) -> tuple[np.ndarray, list]:
     return np.array(codes, dtype=np.int64), list(index)
 
 
+@_gc_paused
 def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = ()) -> OwnershipGraph:
     """Intern ``(owner, asset[, share[, share_min, share_max]])`` edges (idempotent on a graph).
 
@@ -424,6 +442,7 @@ def _restricted_owners(g: OwnershipGraph, w: np.ndarray, restricted: np.ndarray,
     return groups, agg
 
 
+@_gc_paused
 def fifty_percent_rule(edges, listed: Iterable[str], threshold: float = 0.5) -> dict[str, Finding]:
     """Entities captured by the OFAC 50 Percent Rule / BIS Affiliates Rule.
 
@@ -445,6 +464,7 @@ def fifty_percent_rule(edges, listed: Iterable[str], threshold: float = 0.5) -> 
     return out
 
 
+@_gc_paused
 def fifty_percent_rule_ranges(edges, listed: Iterable[str], threshold: float = 0.5) -> dict[str, Finding]:
     """The rule with uncertain stakes ``(owner, asset, share, share_min, share_max)``.
 
@@ -653,6 +673,7 @@ def look_through_from(edges, owner_id: str, include_self: bool = False) -> dict[
     return _single(build_graph(edges), owner_id, "down", include_self)
 
 
+@_gc_paused
 def integrated_ownership(edges) -> dict[tuple[str, str], float]:
     """``{(owner, asset): T[owner, asset]}`` for every pair with a positive look-through share.
 
@@ -764,6 +785,7 @@ def _nan_none(a: np.ndarray) -> list:
     return o.tolist()
 
 
+@_gc_paused
 def exposure(holdings: Iterable[tuple], ownership, restricted,
              constituents: Iterable[tuple] = (), tracks: Iterable[tuple] = (),
              through_restricted: bool = False) -> list[Exposure]:
@@ -859,21 +881,14 @@ def exposure(holdings: Iterable[tuple], ownership, restricted,
             if c[0] in rset:
                 members.setdefault(c[1], []).append((c[0], c[2] if len(c) > 2 else None))
 
-    out: list[Exposure] = []
-    gc_was = gc.isenabled()
-    gc.disable()   # millions of small acyclic objects: skip the collector's repeated scans
-    try:
-        out = [Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0)
-               for inv, a, w in zip(inv_ids, pos_asset, pos_wl) if a in rset]
-        for via, rows, inv_p, paths, tgt_ids, share_l, lt_l in joins:
-            out += [Exposure(inv_ids[r], tgt_ids[u], via, [inv_ids[r], *paths[u]], x, pos_asset[r],
-                             pos_wl[r], share_l[u])
-                    for r, u, x in zip(rows, inv_p, lt_l)]
-        out += [Exposure(t[0], comp, "index", [t[0], t[1], comp], w, t[1], w, None)
-                for t in tracks for comp, w in members.get(t[1], ())]
-    finally:
-        if gc_was:
-            gc.enable()
+    out = [Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0)
+           for inv, a, w in zip(inv_ids, pos_asset, pos_wl) if a in rset]
+    for via, row_l, pair_l, paths, tgt_ids, share_l, lt_l in joins:
+        out += [Exposure(inv_ids[r], tgt_ids[u], via, [inv_ids[r], *paths[u]], x, pos_asset[r],
+                         pos_wl[r], share_l[u])
+                for r, u, x in zip(row_l, pair_l, lt_l)]
+    out += [Exposure(t[0], comp, "index", [t[0], t[1], comp], w, t[1], w, None)
+            for t in tracks for comp, w in members.get(t[1], ())]
     return out
 
 
@@ -891,6 +906,8 @@ def explain(finding_id: str, edges, listed, findings: Mapping[str, Finding],
 
     ``listed`` is an iterable of seed ids or a mapping ``id -> list id(s)``;
     ``findings`` the result of :func:`fifty_percent_rule` (or the ranges variant).
+    Lines read ``"B owns 60% of C — B is captured: ..."`` (no ``id: id`` runs,
+    which emoji-aware renderers such as rich would turn ``:A:`` into emoji).
     Each restricted owner is shown with its share and, indented, why it is
     restricted, down to the listed seeds. Owners restricted only in a later
     round than the entity are marked as not needed for its capture (and left
@@ -914,17 +931,17 @@ def explain(finding_id: str, edges, listed, findings: Mapping[str, Finding],
         for owner, s in sorted(f.owners, key=lambda o: (-o[1], _rank(o[0], key), o[0])):
             line = f"{pad}{owner} owns {_pct(s)} of {x}"
             if owner in lists:
-                lines.append(f"{line}: {owner} is {seed_text(owner)}")
+                lines.append(f"{line} — {owner} is {seed_text(owner)}")
             elif owner in findings:
                 of = findings[owner]
                 if getattr(of, key) >= depth:
                     if indent == 1:  # deeper down, later owners are noise
                         lines.append(f"{line} (restricted only after {x}; not needed for its capture)")
                 elif owner in seen:
-                    lines.append(f"{line}: {owner} is captured (see above)")
+                    lines.append(f"{line} — {owner} is captured (see above)")
                 else:
                     seen.add(owner)
-                    lines.append(f"{line}: {owner} is {_summary(of)}")
+                    lines.append(f"{line} — {owner} is {_summary(of)}")
                     walk(owner, indent + 1, "depth_max" if of.certainty == "possible" else key)
             else:
                 lines.append(f"{line}")
@@ -963,18 +980,21 @@ def explain(finding_id: str, edges, listed, findings: Mapping[str, Finding],
                  f"in aggregate (threshold {_pct(threshold)})")
     for o, s in sorted(owners, key=lambda t: -t[1]):
         why = seed_text(o) if o in lists else "captured"
-        lines.append(f"  {o} owns {_pct(s)} of {finding_id}: {o} is {why}")
+        lines.append(f"  {o} owns {_pct(s)} of {finding_id} — {o} is {why}")
     return lines
 
 
 def captured_by_properties(finding: Finding, rule: str, as_of: Any) -> dict[str, Any]:
-    """Properties of a derived CAPTURED_BY relationship for a finding (see schema.yaml)."""
+    """Properties of a derived CAPTURED_BY relationship for a finding (see schema.yaml).
+
+    ``rule_in_force`` is looked up for the rules in :data:`RULES` and True otherwise
+    (e.g. a custom list selection)."""
     return {
         "rule": rule,
         "as_of": _iso(as_of),
         "aggregate": round(float(finding.aggregate), 10),
         "certainty": finding.certainty,
         "via": finding.via,
-        "rule_in_force": rule_in_force(rule, as_of) if as_of is not None else True,
+        "rule_in_force": rule_in_force(rule, as_of) if as_of is not None and rule in RULES else True,
         "derived": True,
     }

@@ -272,7 +272,9 @@ def _wikidata_qid(term) -> str | None:
 
 def _float_literal(v: float) -> Literal:
     if not math.isfinite(v):
-        return Literal("INF" if v > 0 else "-INF", datatype=XSD.double)
+        # xsd:decimal has no infinity. xsd:float rather than xsd:double: rdflib's JSON-LD writer turns
+        # doubles into JSON numbers, and JSON has no Infinity (SHACL flags these: not an xsd:decimal)
+        return Literal("INF" if v > 0 else "-INF", datatype=XSD.float)
     return Literal(format(Decimal(repr(float(v))), "f"), datatype=XSD.decimal)
 
 
@@ -414,14 +416,21 @@ def serialize(g: Graph, fmt: str) -> str:
 
 
 def query_records(store, name: str, params: dict | None = None) -> list[dict]:
-    """The nodes and relationships found in a saved query's rows, with the relationships' end nodes
-    and the Source nodes they cite (recursively), as iter_export-shaped records."""
+    """The nodes, relationships and paths found in a saved query's rows, with the relationships' end
+    nodes and the Source nodes they cite (recursively), as iter_export-shaped records. A query that
+    returns only values contributes the nodes named in its `id` / `*_id` columns."""
     try:
         import queries
-        run = queries.run
-    except (ImportError, AttributeError):
-        raise RdfError("saved queries are not available in this build: the `queries` package "
-                       "(queries.run) is missing; export the whole graph instead") from None
+    except ImportError:
+        queries = None
+    run = getattr(queries, "run", None)
+    if run is None:
+        hint = ""
+        if queries is not None and getattr(queries, "__file__", None) is None:
+            hint = " (queries/ is a bare namespace here: an editable install made before queries/__init__.py " \
+                   "existed; run `pip install -e .` again)"
+        raise RdfError("saved queries are not available in this build: the `queries` package (queries.run) is "
+                       f"missing{hint}; export the whole graph instead")
     result = run(store, name, **(params or {}))
     nodes: dict[str, dict] = {}
     rels: dict[str, dict] = {}
@@ -441,6 +450,19 @@ def query_records(store, name: str, params: dict | None = None) -> list[dict]:
 
     for row in result.rows:
         visit(row)
+    if not nodes and not rels:
+        # a query of plain values: the entities it names in `id` / `*_id` columns
+        cols = [i for i, c in enumerate(result.columns) if c == "id" or c.endswith("_id")]
+        for row in result.rows:
+            for i in cols:
+                if isinstance(row[i], str) and row[i] not in nodes:
+                    n = store.get(row[i])
+                    if n is not None:
+                        nodes[row[i]] = n
+        if not nodes:
+            raise RdfError(f"query {name!r} returned no nodes, relationships or paths, and no node ids in "
+                           f"`id` / `*_id` columns (columns: {', '.join(result.columns) or 'none'}): "
+                           "nothing to export as RDF")
     out_rels = []
     for rid, r in rels.items():
         props = {k: v for k, v in r.items() if k not in ("type", "src", "dst") and v is not None}
@@ -516,7 +538,10 @@ def _quiet_rdflib():
 
 
 def format_for(path: str | Path) -> str | None:
-    return EXTENSIONS.get(Path(path).suffix.lower())
+    p = Path(path)
+    if p.suffix.lower() == ".gz":
+        p = p.with_suffix("")
+    return EXTENSIONS.get(p.suffix.lower())
 
 
 def load(path: str | Path, fmt: str | None = None) -> tuple[Graph, list[Rejected]]:
@@ -527,11 +552,14 @@ def load(path: str | Path, fmt: str | None = None) -> tuple[Graph, list[Rejected
     g = new_graph()
     if fmt is None:
         return g, [Rejected(path, "file", None, f"unknown RDF file extension {Path(path).suffix!r}; known: "
-                                               + ", ".join(sorted(EXTENSIONS)))]
+                                               + ", ".join(sorted(EXTENSIONS)) + " (optionally .gz)")]
     try:
         data = Path(path).read_bytes()
-    except OSError as e:
-        return g, [Rejected(path, "file", None, f"cannot read: {e.strerror or e}")]
+        if path.lower().endswith(".gz"):
+            import gzip
+            data = gzip.decompress(data)
+    except (OSError, EOFError) as e:
+        return g, [Rejected(path, "file", None, f"cannot read: {getattr(e, 'strerror', None) or e}")]
     with _quiet_rdflib():
         try:
             if fmt in ("trig", "nquads"):
@@ -574,11 +602,11 @@ class _Bad(ValueError):
         self.field = field
 
 
-def _scalar(prop: Prop, term) -> Any:
-    """One RDF term as a schema value, or raise _Bad."""
+def _scalar(prop: Prop, term, resolve=iri_to_id) -> Any:
+    """One RDF term as a schema value, or raise _Bad. `resolve` turns a node IRI into its id."""
     if prop.name in REF_PROPS:
         if isinstance(term, URIRef):
-            return iri_to_id(term)
+            return resolve(term)
         if isinstance(term, Literal) and str(term):
             return str(term)
         raise _Bad(prop.name, f"expected an IRI, got {_show(term)}")
@@ -635,7 +663,8 @@ def _list_items(g: Graph, head) -> list | None:
         return None
 
 
-def _read_props(g: Graph, s, props: dict[str, Prop], preds: dict[str, URIRef], what: str, skip=()) -> dict:
+def _read_props(g: Graph, s, props: dict[str, Prop], preds: dict[str, URIRef], what: str, skip=(),
+                resolve=iri_to_id) -> dict:
     """Properties of subject `s` (raises _Bad). Unknown vocabulary predicates are errors; others are ignored."""
     by_pred = {v: k for k, v in preds.items()}
     values: dict[str, list] = {}
@@ -660,15 +689,25 @@ def _read_props(g: Graph, s, props: dict[str, Prop], preds: dict[str, URIRef], w
             if name in orders:
                 rank = {t: i for i, t in enumerate(orders[name])}
                 terms = sorted(set(terms), key=lambda t: (rank.get(t, len(rank)), str(t)))
-            vals = [_scalar(prop, t) for t in terms]
+            vals = [_scalar(prop, t, resolve) for t in terms]
             if name not in orders:
                 vals = sorted(vals)
             out[name] = list(dict.fromkeys(vals))
         else:
             if len(set(terms)) > 1:
                 raise _Bad(name, f"{len(set(terms))} values for {curie(preds[name])}; expected one")
-            out[name] = _scalar(prop, terms[0])
+            out[name] = _scalar(prop, terms[0], resolve)
     return out
+
+
+def _check_id(s, props: dict, base: str) -> None:
+    """Fill the id from the IRI when absent; an id that contradicts one of our IRIs is an error
+    (relationships point at the IRI, so they would miss the node)."""
+    from_iri = iri_to_id(s)
+    if "id" not in props:
+        props["id"] = from_iri
+    elif str(s).startswith(base) and props["id"] != from_iri:
+        raise _Bad("id", f"dcterms:identifier {props['id']!r} does not match the IRI (id {from_iri!r})")
 
 
 def _tg_subjects(g: Graph) -> list:
@@ -689,7 +728,19 @@ def records_from_graph(g: Graph, file: str) -> Iterator[Node | Rel | Rejected]:
     rels_out: list[Rel] = []
     labels: dict = {}  # subject IRI -> label, for relationship ends
     statements: list = []
-    for s in _tg_subjects(g):
+    subjects = _tg_subjects(g)
+    # IRI -> node id: ours decode to the id; a foreign IRI takes its dcterms:identifier
+    ids = {}
+    for s in subjects:
+        if not str(s).startswith((ID_BASE, REL_BASE)):
+            idents = sorted({str(o) for o in g.objects(s, DCTERMS.identifier) if isinstance(o, Literal)})
+            if len(idents) == 1:
+                ids[s] = idents[0]
+
+    def resolve(term) -> str:
+        return ids.get(term) or iri_to_id(term)
+
+    for s in subjects:
         where = str(s)
         classes = sorted(o for o in g.objects(s, RDF.type) if str(o).startswith(str(TG)))
         known = [c for c in classes if c in CLASS_TO_LABEL or c in CLASS_TO_REL]
@@ -707,12 +758,12 @@ def records_from_graph(g: Graph, file: str) -> Iterator[Node | Rel | Rejected]:
         if cls in CLASS_TO_LABEL:
             label = CLASS_TO_LABEL[cls]
             try:
-                props = _read_props(g, s, _public(SCHEMA.nodes[label].props), node_predicates(label), curie(cls))
+                props = _read_props(g, s, _public(SCHEMA.nodes[label].props), node_predicates(label), curie(cls),
+                                    resolve=resolve)
+                _check_id(s, props, ID_BASE)
             except _Bad as e:
                 yield Rejected(file, where, e.field, f"{label}: {e}")
                 continue
-            if "id" not in props and str(s).startswith(ID_BASE):
-                props["id"] = iri_to_id(s)
             try:
                 props = validate_node(label, props)
             except SchemaError as e:
@@ -743,13 +794,13 @@ def records_from_graph(g: Graph, file: str) -> Iterator[Node | Rel | Rejected]:
         rt = SCHEMA.rels[rtype]
         try:
             props = _read_props(g, s, _public(rt.props), rel_predicates(rtype), curie(m.cls),
-                                 skip=(m.src_role, m.dst_role))
+                                skip=(m.src_role, m.dst_role), resolve=resolve)
+            if "id" in props or str(s).startswith(REL_BASE):
+                _check_id(s, props, REL_BASE)
         except _Bad as e:
             yield Rejected(file, where, e.field, f"{rtype}: {e}")
             continue
-        if "id" not in props and str(s).startswith(REL_BASE):
-            props["id"] = iri_to_id(s)
-        src, dst = iri_to_id(ends[0]), iri_to_id(ends[1])
+        src, dst = resolve(ends[0]), resolve(ends[1])
         sl, dl = labels.get(ends[0], ""), labels.get(ends[1], "")
         pred, rev = shortcut(rtype, sl or "Company", dl or "Company")
         made_shortcuts.add((ends[1], pred, ends[0]) if rev else (ends[0], pred, ends[1]))
@@ -972,7 +1023,7 @@ def wikidata_records(g: Graph, file: str, as_of: str | None = None) -> Iterator[
 
 def _files(path: Path) -> list[Path]:
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXTENSIONS)
+        return sorted(p for p in path.rglob("*") if p.is_file() and format_for(p))
     return [path]
 
 

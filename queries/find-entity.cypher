@@ -5,6 +5,7 @@ description: >
   their name, aliases or Chinese name? The starting point for every other query: it gives
   the ids they take.
 tags: [start, search]
+order: 10
 params:
   text:
     type: string
@@ -16,22 +17,24 @@ params:
     help: Only this kind of entity; empty for all.
     choices: ["", Company, Fund, GovernmentBody, Person, University, Project]
 */
+WITH toLower($text) AS t, $label AS wanted_label
 MATCH (n)
 WHERE labels(n)[0] IN ['Company', 'Fund', 'GovernmentBody', 'Person', 'University', 'Project']
-  AND ($label = '' OR labels(n)[0] = $label)
-  AND (toLower(n.name) CONTAINS toLower($text)
-       OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS toLower($text))
-       OR coalesce(n.name_zh, '') CONTAINS $text)
+  AND (wanted_label = '' OR labels(n)[0] = wanted_label)
+  AND (toLower(n.name) CONTAINS t
+       OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS t)
+       OR toLower(coalesce(n.name_zh, '')) CONTAINS t)
 RETURN labels(n)[0] AS kind, n.id AS id, n.name AS name, n.name_zh AS name_zh, n.country AS country,
        n.aliases AS aliases
 ORDER BY toLower(name), id
 // variant: ladybug
+WITH toLower($text) AS t, $label AS wanted_label
 MATCH (n)
 WHERE label(n) IN ['Company', 'Fund', 'GovernmentBody', 'Person', 'University', 'Project']
-  AND ($label = '' OR label(n) = $label)
-  AND (toLower(n.name) CONTAINS toLower($text)
-       OR any(a IN coalesce(n.aliases, CAST([], 'STRING[]')) WHERE toLower(a) CONTAINS toLower($text))
-       OR coalesce(n.name_zh, '') CONTAINS $text)
+  AND (wanted_label = '' OR label(n) = wanted_label)
+  AND (toLower(n.name) CONTAINS t
+       OR any(a IN coalesce(n.aliases, []) WHERE toLower(a) CONTAINS t)
+       OR toLower(coalesce(n.name_zh, '')) CONTAINS t)
 RETURN label(n) AS kind, n.id AS id, n.name AS name, n.name_zh AS name_zh, n.country AS country,
        n.aliases AS aliases
 ORDER BY toLower(name), id

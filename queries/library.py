@@ -41,7 +41,7 @@ from queries import guard
 BUILTIN_DIR = Path(__file__).resolve().parent
 STORE_KINDS = ("ladybug", "neo4j")
 PARAM_TYPES = ("string", "int", "float", "bool", "date", "list")
-HEADER_KEYS = {"title", "description", "tags", "params"}
+HEADER_KEYS = {"title", "description", "tags", "params", "order"}
 PARAM_KEYS = {"type", "default", "help", "choices", "choices_query"}
 RESERVED_PARAMS = {"store", "name", "timeout", "limit", "library", "query"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -181,6 +181,7 @@ class Query:
     path: Path | None = None
     builtin: bool = True
     lines: dict[str, int] = field(default_factory=dict)  # first line of each Cypher section ("default", kinds)
+    order: int = 100                              # place within its tag in `query --list`
 
     @property
     def tag(self) -> str:
@@ -291,6 +292,9 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t.strip() for t in tags):
         raise QueryError(f"{_loc(path, key_line('tags'))}: header needs `tags`, a list of words, e.g. [ownership]")
     params = _parse_params(meta.get("params"), path, key_line)
+    order = meta.get("order", 100)
+    if not isinstance(order, int) or isinstance(order, bool):
+        raise QueryError(f"{_loc(path, key_line('order'))}: `order` must be a whole number (its place in --list)")
 
     # the Cypher sections: default, then `// variant: <kind>` sections
     body_start = end + 2
@@ -350,7 +354,7 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
     return Query(name=name, title=meta["title"].strip(), description=" ".join(meta["description"].split()),
                  tags=[t.strip() for t in tags], params=params, cypher=cyphers["default"],
                  variants={k: v for k, v in cyphers.items() if k != "default"}, path=Path(path) if path else None,
-                 builtin=builtin, lines=lines)
+                 builtin=builtin, lines=lines, order=order)
 
 
 def _shift_lines(msg: str, by: int) -> str:
@@ -437,9 +441,9 @@ class Library:
         known = dict(TAG_GUIDE)
         for tag, heading in TAG_GUIDE:
             if tag in groups:
-                out.append((tag, heading, sorted(groups.pop(tag), key=lambda q: q.name)))
+                out.append((tag, heading, sorted(groups.pop(tag), key=lambda q: (q.order, q.name))))
         for tag in sorted(groups):
-            out.append((tag, known.get(tag, tag), sorted(groups[tag], key=lambda q: q.name)))
+            out.append((tag, known.get(tag, tag), sorted(groups[tag], key=lambda q: (q.order, q.name))))
         return out
 
 

@@ -4,20 +4,23 @@ description: >
   Which entity carries this identifier (ISIN, LEI, ticker, CUSIP, OFAC or CSL number, Wikidata
   id, ...) or this graph id? Give it as `scheme:value`, e.g. `isin:CNE100000PM8`.
 tags: [start, search, identifiers]
+order: 20
 params:
   identifier:
     type: string
     default: "isin:CNE100000PM8"
     help: "An identifier as scheme:value (isin:..., lei:..., ticker:..., ofac:...) or a graph id."
 */
+WITH $identifier AS wanted
 MATCH (n)
-WHERE n.id = $identifier
-   OR any(i IN coalesce(n.identifiers, []) WHERE toLower(i) = toLower($identifier))
+WHERE n.id = wanted
+   OR any(i IN coalesce(n.identifiers, []) WHERE toLower(i) = toLower(wanted))
 RETURN labels(n)[0] AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
 ORDER BY id
 // variant: ladybug
+WITH $identifier AS wanted
 MATCH (n)
-WHERE n.id = $identifier
-   OR any(i IN coalesce(n.identifiers, CAST([], 'STRING[]')) WHERE toLower(i) = toLower($identifier))
+WHERE n.id = wanted
+   OR any(i IN coalesce(n.identifiers, []) WHERE toLower(i) = toLower(wanted))
 RETURN label(n) AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
 ORDER BY id

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest
@@ -382,8 +381,8 @@ def test_explain_mentions_the_chain():
     text = "\n".join(lines)
     assert lines[0].startswith("C is captured") and "70%" in lines[0]
     assert "B owns 60% of C" in text and "A owns 50% of B" in text
-    assert "X owns 50% of A: X is listed on us-ofac-sdn" in text
-    assert "Y owns 10% of C: Y is listed on us-bis-entity-list" in text
+    assert "X owns 50% of A — X is listed on us-ofac-sdn" in text
+    assert "Y owns 10% of C — Y is listed on us-bis-entity-list" in text
     # indentation grows along the chain
     assert [ln for ln in lines if "X owns" in ln][0].startswith("      ")
 
@@ -393,7 +392,7 @@ def test_explain_cycle_terminates_and_marks_later_owners():
     f = fifty_percent_rule(edges, ["X"])
     lines = explain("A", edges, ["X"], f)
     assert any("B owns 30% of A (restricted only after A" in ln for ln in lines)
-    assert any("X owns 50% of A: X is listed" in ln for ln in lines)
+    assert any("X owns 50% of A — X is listed" in ln for ln in lines)
     assert len(explain("B", edges, ["X"], f)) == 3
 
 
@@ -453,6 +452,7 @@ def test_captured_by_properties():
     p = captured_by_properties(f, "bis-affiliates", "2025-12-01")
     assert p == {"rule": "bis-affiliates", "as_of": "2025-12-01", "aggregate": 0.5, "certainty": "definite",
                  "via": ["X"], "rule_in_force": False, "derived": True}
+    assert captured_by_properties(f, "custom-lists-50", "2025-12-01")["rule_in_force"] is True
 
 
 # ----------------------------------------------------------------------------- property-based

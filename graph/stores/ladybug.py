@@ -248,7 +248,8 @@ class LadybugStore(GraphStore):
         """All relationships of a type as an Arrow table: src, dst and the asked properties."""
         if rtype not in SCHEMA.rels or any(c not in SCHEMA.rels[rtype].props for c in columns):
             raise ValueError("unknown relationship type or property")
-        ret = ", ".join(["a.id AS src", "b.id AS dst", *[f"e.`{c}` AS `{c}`" for c in columns]])
+        ret = ", ".join(["a.id AS src", "b.id AS dst", self.label_expr("a") + " AS src_label",
+                         self.label_expr("b") + " AS dst_label", *[f"e.`{c}` AS `{c}`" for c in columns]])
         return self.conn.execute(_q("MATCH (a)-[e:{T}]->(b) RETURN ", T=rtype) + ret).get_as_arrow()
 
 

@@ -157,8 +157,9 @@ class Neo4jStore(GraphStore):
     def edges(self, rtype: str, columns: list[str]) -> pa.Table:
         if rtype not in SCHEMA.rels or any(c not in SCHEMA.rels[rtype].props for c in columns):
             raise ValueError("unknown relationship type or property")
-        ret = ", ".join(["a.id AS src", "b.id AS dst", *[f"e.`{c}` AS `{c}`" for c in columns]])
-        cols: dict[str, list] = {k: [] for k in ["src", "dst", *columns]}
+        ret = ", ".join(["a.id AS src", "b.id AS dst", self.label_expr("a") + " AS src_label",
+                         self.label_expr("b") + " AS dst_label", *[f"e.`{c}` AS `{c}`" for c in columns]])
+        cols: dict[str, list] = {k: [] for k in ["src", "dst", "src_label", "dst_label", *columns]}
         with self._session() as s:
             for rec in s.run(_q("MATCH (a)-[e:{T}]->(b) RETURN ", T=rtype) + ret):
                 for k in cols:

@@ -1,0 +1,37 @@
+/*
+title: Funds and investors in listed firms
+description: >
+  Which funds and investors hold, own or have invested in firms on this list, directly, through
+  a parent of the listed firm, or through their own subsidiaries? `vehicle` is the entity that
+  holds the position (the investor itself or one of its subsidiaries), `target` is what it
+  holds (the listed firm or a company above it).
+tags: [investors, lists]
+order: 10
+params:
+  list_id:
+    type: string
+    default: us-bis-entity-list
+    help: The restriction list.
+    choices_query: "MATCH (l:SanctionsList) RETURN l.id AS value, l.name AS label ORDER BY label, value"
+*/
+MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
+MATCH tp = (t)-[:OWNS*0..4]->(f)
+MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
+MATCH ip = (i)-[:OWNS*0..4]->(v)
+WHERE i <> f AND v <> f
+WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
+RETURN f.name AS listed_firm, f.id AS listed_id, i.name AS investor, i.id AS investor_id,
+       labels(i)[0] AS investor_kind, i.us_based AS us_based, type(r) AS position, v.name AS vehicle,
+       t.name AS target, hops
+ORDER BY toLower(listed_firm), listed_id, toLower(investor), investor_id, hops, v.id, t.id, r.id
+// variant: ladybug
+MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
+MATCH tp = (t)-[:OWNS*0..4]->(f)
+MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
+MATCH ip = (i)-[:OWNS*0..4]->(v)
+WHERE i <> f AND v <> f
+WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
+RETURN f.name AS listed_firm, f.id AS listed_id, i.name AS investor, i.id AS investor_id,
+       label(i) AS investor_kind, i.us_based AS us_based, label(r) AS position, v.name AS vehicle,
+       t.name AS target, hops
+ORDER BY toLower(listed_firm), listed_id, toLower(investor), investor_id, hops, v.id, t.id, r.id

@@ -1,0 +1,23 @@
+/*
+title: Unlisted subsidiaries of listed firms
+description: >
+  Which companies owned (directly or down a chain) by a firm on this list are not on the list
+  themselves? These are the names a screening against the list alone misses; the `captured`
+  column says whether the 50% rule analysis already caught them.
+tags: [ownership, lists]
+order: 40
+params:
+  list_id:
+    type: string
+    default: us-bis-entity-list
+    help: The restriction list the parents are on.
+    choices_query: "MATCH (l:SanctionsList) RETURN l.id AS value, l.name AS label ORDER BY label, value"
+*/
+MATCH (parent)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
+MATCH p = (parent)-[:OWNS*1..6]->(sub)
+WHERE NOT EXISTS { MATCH (sub)-[:LISTED_ON]->(l) }
+WITH l, parent, sub, min(length(p)) AS hops
+RETURN parent.name AS listed_parent, parent.id AS parent_id, sub.name AS subsidiary, sub.id AS subsidiary_id,
+       sub.country AS country, hops,
+       EXISTS { MATCH (sub)-[:CAPTURED_BY]->(l) } AS captured
+ORDER BY toLower(listed_parent), parent_id, hops, toLower(subsidiary), subsidiary_id

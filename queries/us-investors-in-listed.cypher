@@ -1,0 +1,36 @@
+/*
+title: US-based investors in listed firms
+description: >
+  Which US-based funds, pension plans and companies hold, own or have invested in firms on
+  this list, directly, through a parent of the listed firm, or through their subsidiaries?
+  The question behind the divestment campaigns and the NS-CMIC investment ban.
+tags: [investors, lists, us]
+order: 20
+params:
+  list_id:
+    type: string
+    default: us-bis-entity-list
+    help: The restriction list.
+    choices_query: "MATCH (l:SanctionsList) RETURN l.id AS value, l.name AS label ORDER BY label, value"
+*/
+MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
+MATCH tp = (t)-[:OWNS*0..4]->(f)
+MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
+MATCH ip = (i)-[:OWNS*0..4]->(v)
+WHERE i.us_based = true AND i <> f AND v <> f
+WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
+RETURN i.name AS investor, i.id AS investor_id, labels(i)[0] AS investor_kind, i.kind AS kind,
+       f.name AS listed_firm, f.id AS listed_id, type(r) AS position, v.name AS vehicle, t.name AS target,
+       r.value_usd AS value_usd, r.as_of AS as_of, hops
+ORDER BY toLower(investor), investor_id, toLower(listed_firm), listed_id, hops, v.id, t.id, r.id
+// variant: ladybug
+MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
+MATCH tp = (t)-[:OWNS*0..4]->(f)
+MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
+MATCH ip = (i)-[:OWNS*0..4]->(v)
+WHERE i.us_based = true AND i <> f AND v <> f
+WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
+RETURN i.name AS investor, i.id AS investor_id, label(i) AS investor_kind, i.kind AS kind,
+       f.name AS listed_firm, f.id AS listed_id, label(r) AS position, v.name AS vehicle, t.name AS target,
+       r.value_usd AS value_usd, r.as_of AS as_of, hops
+ORDER BY toLower(investor), investor_id, toLower(listed_firm), listed_id, hops, v.id, t.id, r.id
