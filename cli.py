@@ -23,8 +23,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="
 export_app = typer.Typer(no_args_is_help=True, help="Export the graph.")
 app.add_typer(export_app, name="export")
 
-console = Console()
-err = Console(stderr=True)
+console = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 STATE = {"store": None, "verbose": False}
 
 StoreOpt = typer.Option(None, "--store", "-s", envvar="TECHGIANTS_STORE",

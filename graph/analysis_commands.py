@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-console = Console()
+console = Console(emoji=False)
 analyze_app = typer.Typer(no_args_is_help=True, help="Ownership analytics: 50% rule, owners, exposure.")
 
 StoreOpt = typer.Option(None, "--store", "-s", envvar="TECHGIANTS_STORE", help="Graph store (path or bolt:// URI).")

@@ -55,7 +55,7 @@ def ingest_paths(kind: str, paths: list[str], *, store: str | None, as_of: str |
                  progress: bool = True) -> int:
     """Returns the exit code: 0 when everything landed, 3 when some records were rejected."""
     from graph.stores import open_store
-    console = console or Console()
+    console = console or Console(emoji=False)
     if kind == "bundled" and not paths:
         from ingest.bundled import DEFAULT_PATHS
         paths = DEFAULT_PATHS
