@@ -321,6 +321,8 @@ def identifier_rows(node: dict) -> list[dict]:
     out = []
     for ident in node.get("identifiers") or []:
         scheme, _, value = str(ident).partition(":")
+        if scheme == "id" and value:   # a source record merged into this entity by the resolver
+            scheme = "merged record"
         out.append({"scheme": scheme if value else "", "value": value or scheme})
     return out
 

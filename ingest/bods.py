@@ -131,7 +131,7 @@ def _load(path: Path) -> list:
         if line.strip():
             try:
                 out.append(json.loads(line))
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
                 out.append(_Bad("json", f"invalid JSON: {e}"))
     return out
 
@@ -189,7 +189,7 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
     file = str(path)
     try:
         raw = _load(path)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         yield Rejected(file, "file", "json", f"not a BODS JSON file: {e}")
         return
     if isinstance(raw, dict):

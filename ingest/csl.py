@@ -77,7 +77,10 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Record]:
         if isinstance(row, Rejected):
             batch.add([row])
             continue
-        records = _row_records(row, file, where, src_id, seen)
+        try:
+            records = _row_records(row, file, where, src_id, seen)
+        except Exception as e:  # never let one odd row stop the file
+            records = [Rejected(file, where, "row", f"unreadable row: {type(e).__name__}: {e}", raw=row)]
         batch.add(records)
         used_lists += [r.dst for r in records if getattr(r, "type", None) == "LISTED_ON"]
     if batch.nodes or batch.rels:
@@ -170,6 +173,9 @@ def _json_rows(path: Path) -> Iterator[tuple[str, dict | Rejected]]:
     except json.JSONDecodeError as e:
         yield "file", Rejected(file, f"line {e.lineno} col {e.colno}", "json", f"not valid JSON (truncated?): {e.msg}")
         return
+    except RecursionError:
+        yield "file", Rejected(file, "file", "json", "JSON nested too deeply to read")
+        return
     results = data.get("results") if isinstance(data, dict) else data
     if not isinstance(results, list):
         yield "file", Rejected(file, "file", "results", "no `results` list in the JSON")
@@ -183,25 +189,35 @@ def _json_rows(path: Path) -> Iterator[tuple[str, dict | Rejected]]:
         if missing:
             yield where, Rejected(file, where, missing[0], f"missing {', '.join(missing)}", raw=item)
             continue
-        yield where, _from_json(item)
+        try:
+            row = _from_json(item)
+        except Exception as e:  # wrong types in an entry: reject it, keep the file going
+            yield where, Rejected(file, where, "entry", f"unreadable entry: {type(e).__name__}: {e}", raw=item)
+            continue
+        yield where, row
 
 
 def _from_json(item: dict) -> dict:
     out = {k: (clean(v) if not isinstance(v, (list, dict)) else v) for k, v in item.items()}
     out["id"] = clean(item.get("id") or item.get("_id"))
     addresses = []
-    for a in item.get("addresses") or []:
+    for a in _as_list(item.get("addresses")):
         if isinstance(a, dict):
             parts = [clean(a.get(k)) for k in ("address", "city", "state", "postal_code", "country")]
             a = ", ".join(p for p in parts if p)
         if clean(a):
             addresses.append(clean(a))
     out["addresses"] = addresses
-    out["ids"] = [i for i in item.get("ids") or [] if isinstance(i, dict)]
+    out["ids"] = [i for i in _as_list(item.get("ids")) if isinstance(i, dict)]
     for k in ("alt_names", "programs", "dates_of_birth", "nationalities", "citizenships"):
         v = item.get(k)
-        out[k] = split_list(v if isinstance(v, list) else (v or "").split(";"))
+        out[k] = split_list(v if isinstance(v, list) else str(v or "").split(";"))
     return out
+
+
+def _as_list(v) -> list:
+    """A JSON field that should be a list: one value becomes a list of one."""
+    return v if isinstance(v, list) else [] if v in (None, "") else [v]
 
 
 # ---------------------------------------------------------------- rows -> records

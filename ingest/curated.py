@@ -49,12 +49,16 @@ def _load(path: Path) -> tuple[list | None, Rejected | None]:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark else "file"
         return None, Rejected(path.name, line, None, f"YAML syntax error: {getattr(e, 'problem', e)}")
+    except UnicodeDecodeError as e:
+        return None, Rejected(path.name, "file", None, f"not UTF-8: {e.reason} at byte {e.start}")
+    except RecursionError:
+        return None, Rejected(path.name, "file", None, "YAML nested too deeply to read")
     if not isinstance(data, list | None):
         return None, Rejected(path.name, "file", None, "expected a YAML list of entries")
     return data or [], None
 
 
-def parse(path: str | Path = "data/curated") -> Iterator[Node | Rel | Rejected]:
+def parse(path: str | Path = "data/curated", as_of: str | None = None) -> Iterator[Node | Rel | Rejected]:
     root = Path(path)
     files = {p.name: p for p in sorted(root.glob("*.yaml"))}
     loaded: dict[str, list] = {}

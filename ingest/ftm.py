@@ -176,7 +176,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, tuple[str
                 continue
             try:
                 data = json.loads(line)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
                 yield n, None, None, ("json", f"invalid JSON: {e}")
                 continue
             if not isinstance(data, dict):

@@ -102,7 +102,7 @@ def _rows(path: Path) -> tuple[str, list[tuple[str, dict]] | None, tuple[str | N
     if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(text)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
             return "json", None, ("json", f"invalid JSON: {e}")
         items = data.get("data", []) if isinstance(data, dict) else data
         items = [items] if isinstance(items, dict) else list(items or [])

@@ -365,7 +365,7 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
     file = str(path)
     try:
         rows = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         yield Rejected(file, "file", "json", f"not a holdings JSON file: {e}")
         return
     if isinstance(rows, dict):
@@ -379,7 +379,7 @@ def _provider(path: Path, as_of: str | None) -> Iterator:
     if meta_path.exists():
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8-sig"))
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             yield Rejected(str(meta_path), "file", "json", f"unreadable fund metadata: {e}")
         if not isinstance(meta, dict):
             yield Rejected(str(meta_path), "file", "json", "fund metadata is not a JSON object")

@@ -24,7 +24,7 @@ def parse(path: str, as_of: str | None = None) -> Iterator:
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
                 yield Rejected(path, where, None, f"invalid JSON: {e}", raw=line[:500])
                 continue
             if not isinstance(obj, dict) or not isinstance(obj.get("props"), dict):

@@ -44,7 +44,6 @@ resolves, so records of one run merge with each other.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -58,10 +57,9 @@ from typing import Any, Iterable, Iterator
 
 import yaml
 from rapidfuzz import fuzz, process
-
 from rigour.names import remove_org_types
 
-from graph.names import core, norm
+from graph.names import norm
 from graph.schema import SCHEMA
 
 # ---------------------------------------------------------------- tunables (documented in docs/resolution.md)
@@ -85,7 +83,8 @@ ORG_LABELS = frozenset({"Company", "Fund", "GovernmentBody", "University"})
 
 # Legal forms rigour leaves at the end once "Limited"/"Ltd." is gone ("Company Limited" -> "company").
 _LEGAL_TAIL = frozenset({"co", "company", "corp", "corporation", "inc", "incorporated", "ltd", "limited", "llc",
-                         "plc", "lp", "llp", "sa", "spa", "sarl", "ag", "kk", "gmbh", "bv", "nv", "jsc", "pjsc", "ojsc", "ooo"})
+                         "plc", "lp", "llp", "sa", "spa", "sarl", "ag", "kk", "gmbh", "bv", "nv", "jsc", "pjsc",
+                         "ojsc", "ooo"})
 _ZH_LEGAL = ("股份有限公司", "有限责任公司", "有限公司", "股份公司", "公司")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _NOT_HAN_OR_ALNUM = re.compile(r"[^\w]|_")

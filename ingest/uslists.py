@@ -90,7 +90,7 @@ def _metadata(p: Path) -> tuple[dict[str, dict], str | None]:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
         return {m["id"]: m for m in data.get("lists", []) if isinstance(m, dict) and m.get("id")}, data.get("generated")
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):
         return {}, None
 
 
@@ -109,6 +109,9 @@ def _parse_file(path: Path, meta: dict[str, dict], generated: str | None, as_of:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         yield Rejected(file, f"line {e.lineno} col {e.colno}", "json", f"not valid JSON (truncated?): {e.msg}")
+        return
+    except RecursionError:
+        yield Rejected(file, "file", "json", "JSON nested too deeply to read")
         return
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
         yield Rejected(file, "file", "entities", "no `entities` list")
@@ -136,7 +139,10 @@ def _parse_file(path: Path, meta: dict[str, dict], generated: str | None, as_of:
         if not isinstance(e, dict):
             batch.add([Rejected(file, where, "entry", "entry is not an object", raw=e)])
             continue
-        batch.add(_entry(e, jid, list_id, src.id, file, where, names, seen))
+        try:
+            batch.add(_entry(e, jid, list_id, src.id, file, where, names, seen))
+        except Exception as err:  # never let one odd entry stop the file
+            batch.add([Rejected(file, where, "entry", f"unreadable entry: {type(err).__name__}: {err}", raw=e)])
     if batch.nodes:
         yield src
         yield lists.list_node(list_id)
@@ -145,6 +151,8 @@ def _parse_file(path: Path, meta: dict[str, dict], generated: str | None, as_of:
 
 def _entry(e: dict, jid: str, list_id: str, src_id: str, file: str, where: str, names: dict, seen: Counter) -> list:
     raw = e
+    if not isinstance(e.get("name"), (str, type(None))):
+        return [Rejected(file, where, "name", f"name is not a string: {e.get('name')!r}"[:300], raw=raw)]
     entry_name = clean(e.get("name"))
     notes = clean(e.get("notes"))
     if not entry_name:

@@ -181,6 +181,8 @@ def register(app: typer.Typer) -> None:
                   list_: bool = typer.Option(False, "--list", "-l", help="The table of contents, by investigation step."),
                   describe_: bool = typer.Option(False, "--describe", "-d", help="Show the query's parameters and choices."),
                   markdown: bool = typer.Option(False, "--markdown", help="Print the query table for docs/queries.md."),
+                  check: bool = typer.Option(False, "--check", help="Validate every query file and EXPLAIN each "
+                                             "query on the store (use it after adding your own)."),
                   show_cypher: bool = typer.Option(False, "--cypher", help="Print the Cypher the store would run."),
                   store: Optional[str] = StoreOpt):
         """Run a saved query from the library; `--list` shows them all.
@@ -202,6 +204,23 @@ def register(app: typer.Typer) -> None:
             _fail(str(e))
         if markdown:
             sys.stdout.write(L.markdown_table(L.Library({k: q for k, q in lib.queries.items() if q.builtin})) + "\n")
+            return
+        if check:
+            from graph.store import StoreError
+            from graph.stores import open_store
+            problems = list(lib.errors)
+            try:
+                with open_store(_store_url(store), read_only=True) as s:
+                    problems += L.check_syntax(s, [q for q in lib if name is None or q.name == name])
+                    kind = s.kind
+            except StoreError as e:
+                _fail(str(e))
+            for p in problems:
+                err.print(f"[red]✗[/red] {escape(p)}", soft_wrap=True, highlight=False)
+            n = len(lib) if name is None else 1
+            if problems:
+                raise typer.Exit(1)
+            out.print(f"[green]✓[/green] {n} quer{'y' if n == 1 else 'ies'} valid on {kind}")
             return
         if list_ or not name:
             print_toc(lib, out, err)

@@ -31,6 +31,7 @@ import atexit
 import datetime as _dt
 import decimal
 import json
+import logging
 import os
 import re
 import selectors
@@ -56,7 +57,12 @@ KILL_GRACE = 3.0  # seconds the Ladybug worker gets past the timeout before it i
 
 
 class QueryRefused(StoreError):
-    """The query box refused a query; the message is one line, fit for a user."""
+    """The query box refused a query; the message is one line, fit for a user.
+    `line` is the line of the offending text (1-based) when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 
 def default_timeout() -> float:
@@ -134,7 +140,7 @@ def _where(text: str, pos: int) -> tuple[int, int]:
 
 def _refuse(text: str, pos: int, msg: str) -> QueryRefused:
     line, col = _where(text, pos)
-    return QueryRefused(f"refused at line {line}, column {col}: {msg}")
+    return QueryRefused(f"refused at line {line}, column {col}: {msg}", line)
 
 
 def _bad_char(text: str, pos: int, where: str) -> QueryRefused:
@@ -373,28 +379,36 @@ def run_readonly(store: GraphStore | str | os.PathLike, cypher: str, params: dic
     return _execute(store, text, params, timeout, limit)
 
 
-def _execute(store, text: str, params: dict, timeout: float, limit: int) -> Result:
-    """The store-side layer alone (no token check): tests call it to show it holds on its own."""
+def _target(store) -> dict:
+    """Where the worker runs the query: {"kind": "ladybug", "path"} or {"kind": "neo4j", "url", "database"}."""
     if isinstance(store, GraphStore):
         if store.kind == "neo4j":
-            return _run_neo4j(store, text, params, timeout, limit)
+            return {"kind": "neo4j", "url": store.url, "database": getattr(store, "database", None)}
         if store.kind == "ladybug":
-            return _worker().run(store.path, text, params, timeout, limit)
+            return {"kind": "ladybug", "path": os.path.abspath(store.path)}
         raise StoreError(f"no read-only runner for {store.kind} stores")
     from graph.stores import NEO4J_SCHEMES, store_url
     url = store_url(str(store) if store is not None else None)
     if url.startswith(NEO4J_SCHEMES):
-        from graph.stores import open_store
-        with open_store(url, read_only=True) as s:
-            return _run_neo4j(s, text, params, timeout, limit)
+        return {"kind": "neo4j", "url": url, "database": os.environ.get("NEO4J_DATABASE")}
     if "://" in url:
         raise StoreError(f"unsupported store URL {url!r}: use a file path or bolt://host:7687")
     if not Path(url).exists():
         raise StoreError(f"no graph at {url}: run `techgiants init` or `techgiants ingest bundled` first")
-    return _worker().run(url, text, params, timeout, limit)
+    return {"kind": "ladybug", "path": os.path.abspath(url)}
 
 
-# ---------------------------------------------------------------- Neo4j
+def _execute(store, text: str, params: dict, timeout: float, limit: int) -> Result:
+    """The store-side layer alone (no token check): tests call it to show it holds on its own."""
+    target = _target(store)
+    w = _POOL.acquire()
+    try:
+        return w.run(target, text, params, timeout, limit)
+    finally:
+        _POOL.release(w)
+
+
+# ---------------------------------------------------------------- Neo4j (runs inside the worker)
 def _run_neo4j(store, text: str, params: dict, timeout: float, limit: int) -> Result:
     import neo4j
     from neo4j.exceptions import ClientError, Neo4jError, TransientError
@@ -417,6 +431,7 @@ def _run_neo4j(store, text: str, params: dict, timeout: float, limit: int) -> Re
                         truncated = True
                         break
                     rows.append([_value(v) for v in rec.values()])
+                res.consume()  # discard the rest on the server
                 _fill_rel_ends(tx, rows)
             finally:
                 if not tx.closed():
@@ -434,23 +449,24 @@ def _run_neo4j(store, text: str, params: dict, timeout: float, limit: int) -> Re
 _QUERY_TYPES = {"w": "a write", "rw": "a read-write query", "s": "a schema or administration command"}
 
 
-# ---------------------------------------------------------------- Ladybug: a worker process
-class _LadybugWorker:
-    """One long-lived child process that runs user queries on read-only Ladybug handles.
-
-    The parent never runs user text in its own process: the child can be killed at any
-    time (timeout overrun, memory cap) and is restarted on the next query."""
+# ---------------------------------------------------------------- the worker processes
+class _Worker:
+    """A long-lived child process that runs user queries (Ladybug on read-only handles, Neo4j
+    over its own driver). The parent never runs user text in its own process: a child can be
+    killed at any time (timeout overrun, memory cap), which also drops its Neo4j connection
+    (the server rolls the transaction back), and a new one starts on the next query."""
 
     def __init__(self):
         self.proc: subprocess.Popen | None = None
-        self.lock = threading.Lock()
+        self.warm = False
         self._buf = b""
 
     def _start(self) -> subprocess.Popen:
-        env = dict(os.environ)
+        env = dict(os.environ)  # Neo4j credentials come from NEO4J_USER / NEO4J_PASSWORD, as everywhere
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         env["PYTHONUNBUFFERED"] = "1"
         self._buf = b""
+        self.warm = False
         self.proc = subprocess.Popen([sys.executable, "-m", "queries.guard", "--worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(ROOT),
                                      close_fds=True)
@@ -458,35 +474,35 @@ class _LadybugWorker:
 
     def stop(self) -> None:
         p, self.proc = self.proc, None
-        if p is not None and p.poll() is None:
+        if p is None:
+            return
+        if p.poll() is None:
             p.kill()  # our own child, by its handle
-        if p is not None:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (p.stdin, p.stdout):
             try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+                f.close()
+            except Exception:
                 pass
-            for f in (p.stdin, p.stdout):
-                try:
-                    f.close()
-                except Exception:
-                    pass
 
-    def run(self, path: str, text: str, params: dict, timeout: float, limit: int) -> Result:
-        with self.lock:
-            proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
-            req = {"path": os.path.abspath(path), "cypher": text, "params": params, "timeout": timeout,
-                   "limit": limit, "memory_mb": memory_limit_mb()}
-            started = time.monotonic()
-            try:
-                proc.stdin.write((json.dumps(req) + "\n").encode())
-                proc.stdin.flush()
-            except (BrokenPipeError, OSError):
-                self.stop()
-                raise StoreError("the query worker stopped unexpectedly; try again") from None
-            # the worker's own (first) start imports Ladybug: give it time on top of the query's
-            deadline = started + timeout + KILL_GRACE + (20.0 if not getattr(proc, "_warm", False) else 0.0)
-            line = self._read_line(proc, deadline, started, timeout)
-            proc._warm = True
+    def run(self, target: dict, text: str, params: dict, timeout: float, limit: int) -> Result:
+        proc = self.proc if self.proc is not None and self.proc.poll() is None else self._start()
+        req = {**target, "cypher": text, "params": params, "timeout": timeout, "limit": limit,
+               "memory_mb": memory_limit_mb()}
+        started = time.monotonic()
+        try:
+            proc.stdin.write((json.dumps(req) + "\n").encode())
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.stop()
+            raise StoreError("the query worker stopped unexpectedly; try again") from None
+        # a fresh worker first imports the store modules and connects: time on top of the query's
+        deadline = started + timeout + KILL_GRACE + (0.0 if self.warm else 30.0)
+        line = self._read_line(proc, deadline, started, timeout)
+        self.warm = True
         resp = json.loads(line)
         if resp.get("ok"):
             return Result(resp["columns"], resp["rows"], resp["truncated"])
@@ -535,33 +551,57 @@ def _rss(pid: int) -> int | None:
         return None  # not Linux: the timeout still holds
 
 
-_WORKER: _LadybugWorker | None = None
-_WORKER_LOCK = threading.Lock()
+class _Pool:
+    """Up to TECHGIANTS_QUERY_WORKERS (default 2) workers; a query waits for a free one."""
+
+    def __init__(self):
+        self.lock = threading.Condition()
+        self.idle: list[_Worker] = []
+        self.all: list[_Worker] = []
+
+    def size(self) -> int:
+        return _env_number("TECHGIANTS_QUERY_WORKERS", 2, int)
+
+    def acquire(self) -> _Worker:
+        with self.lock:
+            while True:
+                if self.idle:
+                    return self.idle.pop()
+                if len(self.all) < self.size():
+                    w = _Worker()
+                    self.all.append(w)
+                    return w
+                self.lock.wait()
+
+    def release(self, w: _Worker) -> None:
+        with self.lock:
+            self.idle.append(w)
+            self.lock.notify()
+
+    def stop(self) -> None:
+        with self.lock:
+            for w in self.all:
+                w.stop()
 
 
-def _worker() -> _LadybugWorker:
-    global _WORKER
-    with _WORKER_LOCK:
-        if _WORKER is None:
-            _WORKER = _LadybugWorker()
-            atexit.register(_WORKER.stop)
-        return _WORKER
+_POOL = _Pool()
+atexit.register(_POOL.stop)
 
 
-def stop_worker() -> None:
-    """Stop the Ladybug query worker (it restarts on the next query)."""
-    if _WORKER is not None:
-        with _WORKER.lock:
-            _WORKER.stop()
+def stop_workers() -> None:
+    """Stop the idle query workers (they restart on the next query)."""
+    _POOL.stop()
+
+
+def worker_pids() -> list[int]:
+    return [w.proc.pid for w in _POOL.all if w.proc is not None and w.proc.poll() is None]
 
 
 # ---------------------------------------------------------------- the worker's side
 def _worker_main() -> None:
     """Read one JSON request a line from stdin, answer one JSON line on stdout."""
-    from graph.stores.ladybug import LadybugStore
-
     out = sys.stdout
-    cache: dict[str, tuple[tuple, LadybugStore]] = {}
+    cache: dict[tuple, tuple[tuple, Any]] = {}
 
     def signature(path: str) -> tuple:
         sig = []
@@ -573,10 +613,11 @@ def _worker_main() -> None:
                 sig.append(None)
         return tuple(sig)
 
-    def store_for(path: str, memory_mb: int) -> LadybugStore:
+    def ladybug_store(path: str, memory_mb: int):
         # a read-only handle sees the data as of its opening: reopen when the files changed
+        from graph.stores.ladybug import LadybugStore
         sig = signature(path)
-        hit = cache.get(path)
+        hit = cache.get(("ladybug", path))
         if hit and hit[0] == sig:
             return hit[1]
         if hit:
@@ -585,33 +626,52 @@ def _worker_main() -> None:
             except Exception:
                 pass
         s = LadybugStore(path, read_only=True, buffer_pool_mb=max(64, memory_mb // 2))
-        cache[path] = (sig, s)
+        cache[("ladybug", path)] = (sig, s)
         return s
 
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            s = store_for(req["path"], int(req.get("memory_mb") or DEFAULT_MEMORY_MB))
+    def neo4j_store(url: str, database: str | None):
+        hit = cache.get(("neo4j", url, database))
+        if hit:
+            return hit[1]
+        from graph.stores.neo4j import Neo4jStore
+        s = Neo4jStore(url, user=os.environ.get("NEO4J_USER"), password=os.environ.get("NEO4J_PASSWORD"),
+                       database=database, read_only=True)
+        cache[("neo4j", url, database)] = ((), s)
+        return s
+
+    def answer(req: dict) -> dict:
+        params, timeout, limit = req.get("params") or {}, req["timeout"], req["limit"]
+        if req["kind"] == "neo4j":
+            logging.getLogger("neo4j").setLevel(logging.ERROR)
+            res = _run_neo4j(neo4j_store(req["url"], req.get("database")), req["cypher"], params, timeout, limit)
+        else:
+            s = ladybug_store(req["path"], int(req.get("memory_mb") or DEFAULT_MEMORY_MB))
             c = s.conn
             c.execute("BEGIN TRANSACTION READ ONLY")
             try:
-                res = s.read(req["cypher"], req.get("params") or {}, timeout=req["timeout"], limit=req["limit"])
+                res = s.read(req["cypher"], params, timeout=timeout, limit=limit)
             finally:
                 try:
                     c.execute("ROLLBACK")
                 except Exception:
                     pass
-            resp = {"ok": True, "columns": res.columns, "rows": plain(res.rows), "truncated": res.truncated}
+        return {"ok": True, "columns": res.columns, "rows": plain(res.rows), "truncated": res.truncated}
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            resp = answer(json.loads(line))
         except QueryTimeout as e:
             resp = {"ok": False, "error": "timeout", "message": str(e)}
+        except QueryRefused as e:
+            resp = {"ok": False, "error": "refused", "message": str(e)}
         except StoreError as e:
             resp = {"ok": False, "error": "store", "message": str(e)}
         except Exception as e:  # keep serving
             resp = {"ok": False, "error": "store", "message": (str(e) or type(e).__name__).splitlines()[0]}
         try:
-            data = json.dumps(resp, allow_nan=True)
+            data = json.dumps(resp, allow_nan=True, default=str)
         except (TypeError, ValueError) as e:
             data = json.dumps({"ok": False, "error": "store", "message": f"result not serialisable: {e}"})
         out.write(data + "\n")

@@ -2,9 +2,9 @@
 title: Funds and investors in listed firms
 description: >
   Which funds and investors hold, own or have invested in firms on this list, directly, through
-  a parent of the listed firm, or through their own subsidiaries? `vehicle` is the entity that
-  holds the position (the investor itself or one of its subsidiaries), `target` is what it
-  holds (the listed firm or a company above it).
+  a parent of the listed firm, or through their own subsidiaries and managed funds? `vehicle`
+  is the entity that holds the position (the investor itself, one of its subsidiaries or a fund
+  it manages), `target` is what it holds (the listed firm or a company above it).
 tags: [investors, lists]
 order: 10
 params:
@@ -17,7 +17,7 @@ params:
 MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
 MATCH tp = (t)-[:OWNS*0..4]->(f)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
-MATCH ip = (i)-[:OWNS*0..4]->(v)
+MATCH ip = (i)-[:OWNS|MANAGES*0..4]->(v)
 WHERE i <> f AND v <> f
 WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
 RETURN f.name AS listed_firm, f.id AS listed_id, i.name AS investor, i.id AS investor_id,
@@ -28,7 +28,7 @@ ORDER BY toLower(listed_firm), listed_id, toLower(investor), investor_id, hops, 
 MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
 MATCH tp = (t)-[:OWNS*0..4]->(f)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
-MATCH ip = (i)-[:OWNS*0..4]->(v)
+MATCH ip = (i)-[:OWNS|MANAGES*0..4]->(v)
 WHERE i <> f AND v <> f
 WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
 RETURN f.name AS listed_firm, f.id AS listed_id, i.name AS investor, i.id AS investor_id,

@@ -333,7 +333,7 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
         try:
             guard.check_readonly(cypher)
         except guard.QueryRefused as e:
-            raise QueryError(f"{_loc(path, first)}: {_shift_lines(str(e), first - 1)}") from None
+            raise QueryError(f"{_loc(path, first + (e.line or 1) - 1)}: {_shift_lines(str(e), first - 1)}") from None
         used = guard.params_used(cypher)
         for p, line in used.items():
             if p not in declared:
@@ -522,7 +522,9 @@ def explain(store: GraphStore, cypher: str, params: dict | None = None) -> None:
         try:
             store.conn.execute("EXPLAIN " + cypher, params)
         except RuntimeError as e:
-            raise StoreError(str(e).splitlines()[0]) from None
+            msg = str(e)
+            m = re.search(r"\(line: \d+, offset: \d+\)", msg)  # after it: the query echoed with a caret
+            raise StoreError(" ".join((msg[:m.end()] if m else msg.splitlines()[0]).split())) from None
     else:
         store.read(cypher, params, limit=0)
 
@@ -536,7 +538,10 @@ def check_syntax(store: GraphStore, queries: Iterable[Query] | Library) -> list[
         try:
             explain(store, q.cypher_for(store.kind), q.bind())
         except StoreError as e:
-            errors.append(f"{q.where(sec)}: {store.kind} says: {_shift_lines(str(e), q.lines.get(sec, 1) - 1)}")
+            first = q.lines.get(sec, 1)
+            m = re.search(r"line:? (\d+)", str(e))
+            line = first + int(m.group(1)) - 1 if m else first
+            errors.append(f"{_loc(q.path or q.name, line)}: {store.kind} says: {_shift_lines(str(e), first - 1)}")
         for p in q.params:
             if p.choices_query:
                 try:

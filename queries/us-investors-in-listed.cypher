@@ -2,7 +2,8 @@
 title: US-based investors in listed firms
 description: >
   Which US-based funds, pension plans and companies hold, own or have invested in firms on
-  this list, directly, through a parent of the listed firm, or through their subsidiaries?
+  this list, directly, through a parent of the listed firm, or through their subsidiaries and
+  the funds they manage?
   The question behind the divestment campaigns and the NS-CMIC investment ban.
 tags: [investors, lists, us]
 order: 20
@@ -16,7 +17,7 @@ params:
 MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
 MATCH tp = (t)-[:OWNS*0..4]->(f)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
-MATCH ip = (i)-[:OWNS*0..4]->(v)
+MATCH ip = (i)-[:OWNS|MANAGES*0..4]->(v)
 WHERE i.us_based = true AND i <> f AND v <> f
 WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
 RETURN i.name AS investor, i.id AS investor_id, labels(i)[0] AS investor_kind, i.kind AS kind,
@@ -27,7 +28,7 @@ ORDER BY toLower(investor), investor_id, toLower(listed_firm), listed_id, hops, 
 MATCH (f)-[:LISTED_ON]->(l:SanctionsList {id: $list_id})
 MATCH tp = (t)-[:OWNS*0..4]->(f)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(t)
-MATCH ip = (i)-[:OWNS*0..4]->(v)
+MATCH ip = (i)-[:OWNS|MANAGES*0..4]->(v)
 WHERE i.us_based = true AND i <> f AND v <> f
 WITH DISTINCT f, i, v, r, t, length(ip) + 1 + length(tp) AS hops
 RETURN i.name AS investor, i.id AS investor_id, label(i) AS investor_kind, i.kind AS kind,

@@ -443,11 +443,11 @@ def test_a_good_user_query_loads(tmp_path):
     q = parse_file(p)
     assert (q.name, q.tags, q.params[0].default, q.builtin) == ("my-query", ["custom"], "CN", False)
     assert q.cypher_for("neo4j") == q.cypher_for("ladybug") == "MATCH (c:Company) WHERE c.country = $country\nRETURN c.id AS id ORDER BY id"
-    assert q.lines["default"] == 10
+    assert q.lines["default"] == 11
 
 
 @pytest.mark.parametrize("text,error", [
-    (GOOD.replace("$country", "$cuntry"), r"my-query.cypher:10: \$cuntry is used but not declared"),
+    (GOOD.replace("$country", "$cuntry"), r"my-query.cypher:11: \$cuntry is used but not declared"),
     (GOOD.replace("WHERE c.country = $country", ""), r"my-query.cypher:6: parameter 'country' is declared but the query never uses \$country"),
     (GOOD.replace("    default: CN\n", ""), r"my-query.cypher:6: parameter 'country': missing `default`"),
     (GOOD.replace("type: string", "type: text"), r"my-query.cypher:6: parameter 'country': type must be one of"),
@@ -456,9 +456,9 @@ def test_a_good_user_query_loads(tmp_path):
     (GOOD.replace("tags: [custom]", "tags: [custom]\ntitel: x"), r"my-query.cypher:5: unknown header key 'titel'"),
     (GOOD.replace("title: A test query\n", ""), r"my-query.cypher:\d+: header needs a non-empty `title`"),
     (GOOD.replace("    help: Country code.\n", ""), r"missing `help`"),
-    (GOOD.replace("RETURN c.id", "SET c.x = 1 RETURN c.id"), r"my-query.cypher:10: refused at line 10, column \d+: SET writes"),
+    (GOOD.replace("RETURN c.id", "SET c.x = 1 RETURN c.id"), r"my-query.cypher:12: refused at line 12, column \d+: SET writes"),
     (GOOD.replace("/*\n", "", 1), r"my-query.cypher:1: a query file starts with its header"),
-    (GOOD + "// variant: oracle\nRETURN 1\n", r"my-query.cypher:12: unknown variant 'oracle'"),
+    (GOOD + "// variant: oracle\nRETURN 1\n", r"my-query.cypher:13: unknown variant 'oracle'"),
     (GOOD + "// variant: ladybug\n\n", r"the ladybug variant has no Cypher"),
     (GOOD + "// variant: ladybug\nMATCH (c:Company) RETURN c.id AS id\n", r"declared but the ladybug variant never uses"),
     (GOOD.replace("default: CN", "default: CN\n    choices: [US, GB]"), r"default 'CN' is not among the choices"),
@@ -476,7 +476,7 @@ def test_variant_sections(tmp_path):
     q = parse_file(write(tmp_path, "v.cypher", text))
     assert q.cypher_for("ladybug").startswith("MATCH (c:Company)\nWHERE") and "label(c)" in q.cypher_for("ladybug")
     assert "label(c)" not in q.cypher_for("neo4j")
-    assert q.lines["ladybug"] == 13
+    assert q.lines["ladybug"] == 14
 
 
 def test_bad_file_names(tmp_path):
@@ -494,7 +494,7 @@ def test_user_folder_adds_queries_and_a_broken_file_does_not_break_the_rest(tmp_
     assert "broken" not in lib
     assert lib["ultimate-owners"].builtin
     assert len(lib.errors) == 2
-    assert any("broken.cypher:10: $nope is used but not declared" in e for e in lib.errors)
+    assert any("broken.cypher:11: $nope is used but not declared" in e for e in lib.errors)
     assert any("ultimate-owners.cypher: a query named 'ultimate-owners' already exists" in e for e in lib.errors)
     assert len(lib) == len(LIB) + 1
     with pytest.raises(QueryError, match="broken.cypher"):
@@ -506,7 +506,7 @@ def test_user_folder_adds_queries_and_a_broken_file_does_not_break_the_rest(tmp_
 def test_syntax_errors_are_found_with_explain(answers, tmp_path):
     q = parse_file(write(tmp_path, "typo.cypher", GOOD.replace("RETURN c.id", "RETRUN c.id")))
     errs = L.check_syntax(answers("ladybug")["store"], [q])
-    assert len(errs) == 1 and "typo.cypher:11: ladybug says:" in errs[0]
+    assert len(errs) == 1 and "typo.cypher:12: ladybug says:" in errs[0]
     q = parse_file(write(tmp_path, "prop.cypher", GOOD.replace("c.country", "c.cuntry")))
     assert L.check_syntax(answers("ladybug")["store"], [q])  # the binder knows the properties
 
@@ -514,7 +514,7 @@ def test_syntax_errors_are_found_with_explain(answers, tmp_path):
 def test_syntax_errors_are_found_with_explain_on_neo4j(answers, tmp_path):
     q = parse_file(write(tmp_path, "typo.cypher", GOOD.replace("RETURN c.id", "RETRUN c.id")))
     errs = L.check_syntax(answers("neo4j")["store"], [q])
-    assert len(errs) == 1 and "typo.cypher:11: neo4j says:" in errs[0]
+    assert len(errs) == 1 and "typo.cypher:12: neo4j says:" in errs[0]
 
 
 # ---------------------------------------------------------------- the command line

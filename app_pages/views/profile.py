@@ -79,13 +79,19 @@ else:
 if caps:
     st.subheader("50% rule findings (derived)")
     ui.table(caps, key="p_caps", navigate=False)
-ctx = ui.ownership_context(url)
-if caps or node_id in ctx.findings:
+# the 50% rule explanation: computed (once per store) only for captured entities and for those
+# with a listed owner, where "why (not) captured" is the question
+owner_ids = [f.other["id"] for f in prof.of("OWNS", False)]
+listed_owner = bool(owner_ids) and bool(L.designations(store, owner_ids))
+ctx = ui.ownership_context(url) if caps or listed_owner else None
+if ctx is not None and (caps or listed_owner):
     lines = L.explain_capture(ctx, node_id, {i: T.display(x) for i, x in
                                              L.nodes_by_ids(store, [node_id, *ctx.listed, *ctx.findings][:2000],
                                                             L.ENTITY_LABELS).items()})
     if lines:
-        with st.expander("Why (explanation of the 50% rule finding)", expanded=True):
+        title = ("Why captured (50% rule)" if caps else
+                 "50% rule: listed owners hold a stake, but not enough for capture on the data in the graph")
+        with st.expander(title, expanded=bool(caps)):
             st.code("\n".join(lines), language=None)
     elif ctx.error:
         st.caption(T.md_escape(ctx.error))

@@ -30,11 +30,19 @@ if not lib:
 infos = {Q.query_info(q)["name"]: (q, Q.query_info(q)) for q in lib}
 tags = sorted({t for _, i in infos.values() for t in i["tags"]})
 url_q = st.query_params.get("q")
+url_sig = repr(sorted(st.query_params.to_dict().items()))
+if url_q in infos and st.session_state.get("sq_url_sig") != url_sig:
+    # a (new) shared link: it wins over what this session picked before
+    st.session_state["sq_url_sig"] = url_sig
+    st.session_state["sq_name"] = url_q
+    for k in [k for k in st.session_state if str(k).startswith(f"sq_{url_q}_")]:
+        del st.session_state[k]
 c1, c2 = st.columns([1, 3])
 tag = c1.selectbox("Tag", ["all"] + tags, key="sq_tag") if tags else "all"
 names = [n for n, (_, i) in infos.items() if tag == "all" or tag in i["tags"] or n == url_q]
-index = names.index(url_q) if url_q in names else 0
-name = c2.selectbox("Query", names, index=index, format_func=lambda n: f"{infos[n][1]['title']} ({n})", key="sq_name")
+if st.session_state.get("sq_name") not in names:
+    st.session_state["sq_name"] = url_q if url_q in names else names[0]
+name = c2.selectbox("Query", names, format_func=lambda n: f"{infos[n][1]['title']} ({n})", key="sq_name")
 query, info = infos[name]
 if info["description"]:
     st.text(info["description"])
@@ -52,13 +60,17 @@ with st.form(f"sq_form_{name}"):
         choices = Q.choices_for(store, p, query=query)
         if choices:
             labels = {(c[0] if isinstance(c, tuple) else c): (c[1] if isinstance(c, tuple) else str(c)) for c in choices}
-            opts = ([None] if p.default is None else []) + list(labels)
+            labels = {v: (lab if str(lab).strip() else "— any —") for v, lab in labels.items()}
+            opts = list(labels)
+            if p.default not in labels:        # None or "" means "any": offered first
+                opts.insert(0, p.default)
+                labels[p.default] = "— any —"
             try:
                 idx = opts.index(Q.coerce(p, start)) if start is not None else 0
             except (ValueError, TypeError):
                 idx = 0
             raw = st.selectbox(label, opts, index=idx, help=p.help or None, key=key,
-                               format_func=lambda v, labels=labels: "—" if v is None else labels.get(v, str(v)))
+                               format_func=lambda v, labels=labels: labels.get(v, "—" if v is None else str(v)))
         elif p.type in ("bool", "boolean"):
             raw = st.checkbox(label, value=bool(Q.coerce(p, start)) if start is not None else False,
                               help=p.help or None, key=key)
@@ -108,7 +120,12 @@ last = st.session_state.get("sq_result")
 if last and last[0] == name:
     _, share, res, err = last
     st.caption("Link to this query with these parameters:")
-    st.code(share, language=None)
+    base = ""
+    try:
+        base = (st.context.url or "").split("?", 1)[0]
+    except Exception:  # noqa: BLE001 - older Streamlit or a test run: the relative link still works
+        base = ""
+    st.code(base + share, language=None)
     if err:
         st.error(f"The query failed: {T.md_escape(err)}")
     else:
