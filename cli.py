@@ -126,7 +126,8 @@ def schema_doc(out: str = typer.Option("docs/schema.md", "--out", help="Where to
 def _load_plugins() -> None:
     """Commands contributed by other modules (query, analyze, app, ...) register themselves here."""
     import importlib
-    for mod in ("queries.commands", "graph.analysis_commands", "app_commands", "ingest.commands", "graph.rdf_commands"):
+    for mod in ("queries.commands", "graph.analysis_commands", "app_commands", "ingest.commands", "graph.rdf_commands",
+                "ingest.mapping_commands", "ingest.migrate_commands"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -148,15 +148,17 @@ def link_config(rows: list[dict]) -> dict:
 
 
 def table(rows: list[dict], key: str, navigate: bool = True, height: int | str = "auto",
-          columns: list[str] | None = None) -> None:
+          columns: list[str] | None = None, widths: dict[str, int | str] | None = None) -> None:
     """Rows as a dataframe; with navigate=True a click on a row opens that entity's profile."""
     import pandas as pd
     if not rows:
         st.caption("None recorded.")
         return
     df = pd.DataFrame(rows, columns=columns or list(rows[0]))
-    kwargs: dict[str, Any] = {"hide_index": True, "column_config": link_config(rows), "key": key,
-                              "width": "stretch"}
+    cfg = link_config(rows)
+    for col, w in (widths or {}).items():
+        cfg[col] = st.column_config.Column(col, width=w) if col not in cfg else cfg[col]
+    kwargs: dict[str, Any] = {"hide_index": True, "column_config": cfg, "key": key, "width": "stretch"}
     if height != "auto":
         kwargs["height"] = height
     if navigate and "id" in df.columns:

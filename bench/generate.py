@@ -879,8 +879,9 @@ def write_neo4j_csv(g: SynthGraph, out: Path) -> str:
             p = out / f"rels_{rtype}__{sl}__{dl}.csv"
             _write_csv(_csv_ready(t), neo4j_header(rtype, True, sl, dl), p)
             args.append(f"--relationships={rtype}={p.name}")
-    cmd = ("neo4j-admin database import full --overwrite-destination=true "
-           f"--array-delimiter='{ARRAY_DELIMITER}' --id-type=string \\\n  " + " \\\n  ".join(args) + " \\\n  neo4j")
+    # the database name goes first: --nodes/--relationships take a variable number of files
+    cmd = ("neo4j-admin database import full neo4j --overwrite-destination=true "
+           f"--array-delimiter='{ARRAY_DELIMITER}' --id-type=string \\\n  " + " \\\n  ".join(args))
     (out / "import.sh").write_text("#!/bin/sh\n# Run from this folder with the Neo4j server stopped; then start it and\n"
                                    "# create the constraints and indexes (techgiants init, or GraphStore.create_schema()).\n"
                                    "cd \"$(dirname \"$0\")\"\n" + cmd + "\n", encoding="utf-8")

@@ -47,8 +47,10 @@ def _validate_and_report(path: str, console, limit: int) -> int:
         console.print(f"[green]SHACL: {path} conforms[/green] (shapes generated from graph/schema.yaml)")
         return 0
     _print_violations(report, console, limit)
-    n = len(report.violations) or len(report.rejected)
-    console.print(f"[red]SHACL: {n} violation(s) in {path}[/red]")
+    if report.rejected:
+        console.print(f"[red]SHACL: {path} could not be checked: {len(report.rejected)} unreadable part(s)[/red]")
+    else:
+        console.print(f"[red]SHACL: {len(report.violations)} violation(s) in {path}[/red]")
     return 1
 
 

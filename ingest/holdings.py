@@ -99,7 +99,7 @@ def _number(value: Any, field: str) -> float | None:
         if not re.fullmatch(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?", text):
             raise _Bad(field, f"{field} is not a number: {value!r}")
         v = float(text.replace(",", ""))
-    if v != v:
+    if v != v or v in (float("inf"), float("-inf")):  # NaN, or 1e400 read as infinity
         raise _Bad(field, f"{field} is not a number: {value!r}")
     return v
 

@@ -144,16 +144,20 @@ class _Loader(Reader, Scanner, Parser, Composer, SafeConstructor, _Resolver):
 
 
 def _construct_map(loader: _Loader, node) -> _Map:
-    loader.flatten_mapping(node)
+    explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+    loader.flatten_mapping(node)  # `<<: *anchor` keys first, explicit keys override them
     m = _Map()
     m.line = node.start_mark.line + 1
     m.lines = {}
+    seen = set()
     for k_node, v_node in node.value:
         key = loader.construct_object(k_node, deep=True)
         if isinstance(key, (list, dict)):
             key = str(key)
-        if key in m:
-            loader.duplicates.append((k_node.start_mark.line + 1, f"duplicate key {key!r}"))
+        if id(k_node) in explicit:
+            if key in seen:
+                loader.duplicates.append((k_node.start_mark.line + 1, f"duplicate key {key!r}"))
+            seen.add(key)
         m[key] = loader.construct_object(v_node, deep=True)
         m.lines[key] = k_node.start_mark.line + 1
     return m
@@ -265,8 +269,12 @@ def country_name(code: str) -> str:
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+")
 
 
-def to_number(value: Any) -> float | None:
-    """A float from 1234.5, "1,234.5", "$1,234", "US$ 12", "1.5e6"; ValueError otherwise."""
+_NUMBER_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?")
+
+
+def to_number(value: Any, decimal: str = ".") -> float | None:
+    """A float from 1234.5, "1,234.5", "$1,234", "US$ 12", "1.5e6"; ValueError otherwise.
+    With decimal=",": "1.234,5" and "12,5" (thousands dots, decimal comma)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -278,15 +286,20 @@ def to_number(value: Any) -> float | None:
         if not text:
             return None
         t = re.sub(r"^(?:US\$|USD|\$)\s*|\s*(?:USD)$", "", text, flags=re.I).replace("\u00a0", "").replace(" ", "")
-        if not _NUMBER.fullmatch(t):
-            raise ValueError(f"not a number: {text!r}")
-        x = float(t.replace(",", ""))
+        if decimal == ",":
+            if not _NUMBER_COMMA.fullmatch(t):
+                raise ValueError(f"not a number: {text!r} (decimal comma)")
+            x = float(t.replace(".", "").replace(",", "."))
+        else:
+            if not _NUMBER.fullmatch(t):
+                raise ValueError(f"not a number: {text!r}")
+            x = float(t.replace(",", ""))
     if x != x or x in (float("inf"), float("-inf")):
         raise ValueError(f"not a number: {value!r}")
     return x
 
 
-def to_share(value: Any, unit: str = "fraction") -> float | None:
+def to_share(value: Any, unit: str = "fraction", decimal: str = ".") -> float | None:
     """A fraction 0-1: "38.88%" -> 0.3888; 0.3888 -> 0.3888; 38.88 with unit percent -> 0.3888.
 
     A plain number above 1 read as a fraction, anything above 100 %, and negative
@@ -301,9 +314,9 @@ def to_share(value: Any, unit: str = "fraction") -> float | None:
             return None
         if text.endswith("%"):
             text, pct = text[:-1].strip(), True
-        x = to_number(text)
+        x = to_number(text, decimal)
     else:
-        x = to_number(value)
+        x = to_number(value, decimal)
     if x is None:
         return None
     if x < 0:
@@ -512,6 +525,7 @@ VALUE_KEYS = {"column", "columns", "template", "value", "type", "split", "format
               "scale", "map", "default", "required"}
 SOURCE_PROPS = ("name", "title", "url", "date", "kind", "publisher", "locator", "parent")
 TOP_KEYS = {"title", "description", "data", "format", "sheet", "header_row", "delimiter", "encoding", "rows_key",
+            "decimal",
             "null_values", "where", "sources", "source", "entities", "relationships"}
 ENTITY_KEYS = {"label", "id", "properties", "where", "source", "required", "description"}
 REL_KEYS = {"type", "from", "to", "properties", "key", "where", "source", "description"}
@@ -542,6 +556,7 @@ class ValueSpec:
     required: bool = False
     is_list: bool = False
     has_const: bool = False
+    decimal: str = "."
     alternatives: list["ValueSpec"] = field(default_factory=list)  # a YAML list of value specs
 
     @property
@@ -565,9 +580,9 @@ class ValueSpec:
         if t == "country":
             return to_country(cell_text(value))
         if t == "share":
-            return to_share(value, self.unit)
+            return to_share(value, self.unit, self.decimal)
         if t in ("number", "int"):
-            x = to_number(value)
+            x = to_number(value, self.decimal)
             if x is not None and self.scale is not None:
                 x = x * self.scale
             if t == "int" and x is not None:
@@ -967,6 +982,7 @@ class _Builder:
 
     def __init__(self, where: str):
         self.where = where
+        self.decimal = "."
         self.problems: list[Problem] = []
         self.columns: list[tuple[str, int | None]] = []
 
@@ -1052,7 +1068,7 @@ class _Builder:
 
     def value(self, spec: Any, line: int | None, prop: str, sprop, what: str) -> ValueSpec | None:
         """A property value: a template string, a constant, or {column|columns|template|value: ..., options}."""
-        vs = ValueSpec(prop=prop, line=line, is_list=sprop.type == "list")
+        vs = ValueSpec(prop=prop, line=line, is_list=sprop.type == "list", decimal=self.decimal)
         schema_type = sprop.type
         if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec.values())) is None:
             k = next(iter(spec))
@@ -1306,6 +1322,11 @@ def load_mapping(source: str | Path, base_dir: str | Path | None = None) -> Mapp
         except LookupError:
             b.err(_line(raw, "encoding"), f"unknown encoding {raw['encoding']!r}")
     m.rows_key = raw.get("rows_key")
+    if raw.get("decimal") is not None:
+        if raw["decimal"] not in (".", ","):
+            b.err(_line(raw, "decimal"), "`decimal` is \".\" (1,234.5, the default) or \",\" (1.234,5)")
+        else:
+            b.decimal = raw["decimal"]
     nulls = raw.get("null_values", DEFAULT_NULLS)
     if not isinstance(nulls, list):
         b.err(_line(raw, "null_values"), "`null_values` is a list of cell values that mean empty")
@@ -1327,10 +1348,11 @@ def load_mapping(source: str | Path, base_dir: str | Path | None = None) -> Mapp
             b.err(sl, f"{what}: expected a mapping with at least `id`")
             continue
         b.unknown_keys(spec, {"id", "where", *SOURCE_PROPS}, what)
+        tid = None
         if "id" not in spec:
             b.err(sl, f"{what}: no `id` (an id template such as \"src:{{slug(Link)}}\" or a fixed \"src:my-file\")")
-            continue
-        tid = b.template(spec["id"], _line(spec, "id", sl), f"{what} id")
+        else:
+            tid = b.template(spec["id"], _line(spec, "id", sl), f"{what} id")
         sub = _Map({k: v for k, v in spec.items() if k in SOURCE_PROPS})
         sub.line, sub.lines = sl, {k: _line(spec, k, sl) for k in sub}
         props = b.properties(sub, sl, src_schema, what)
@@ -1364,11 +1386,12 @@ def load_mapping(source: str | Path, base_dir: str | Path | None = None) -> Mapp
             b.err(_line(spec, "label", el), f"{what}: declare sources under `sources:`, not as entities")
             continue
         what = f"entity `{name}` ({label})"
+        tid = None
         if "id" not in spec:
             b.err(el, f"{what}: no `id` template (e.g. \"{label.lower()}:{{slug(Name)}}\"); "
                       "ids must be deterministic so re-runs change nothing")
-            continue
-        tid = b.template(spec["id"], _line(spec, "id", el), f"{what} id")
+        else:
+            tid = b.template(spec["id"], _line(spec, "id", el), f"{what} id")
         props = b.properties(spec.get("properties"), _line(spec, "properties", el), SCHEMA.nodes[label].props, what)
         pspec = spec.get("properties") if isinstance(spec.get("properties"), dict) else {}
         if "name" not in pspec and label != "Country":
@@ -1518,12 +1541,30 @@ def _csv_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None
             i += 1
 
 
+# Encodings a table in this project is likely to come in when it is not UTF-8: Chinese
+# (GBK/GB18030, Big5), Western Windows, Cyrillic, Japanese, Korean, UTF-16 exports.
+LIKELY_ENCODINGS = ["gb18030", "big5", "cp1252", "cp1251", "shift_jis", "euc_kr", "utf_16"]
+
+
+def read_data_text(path: str, encoding: str | None = None) -> tuple[str, str]:
+    """A data file's text and encoding: the mapping's `encoding:` when given; else UTF-8 (with
+    or without BOM) as textutil.read_text decides, else charset-normalizer's best guess among
+    LIKELY_ENCODINGS (an unrestricted guess takes short cp1252 files for Baltic code pages)."""
+    if encoding:
+        return Path(path).read_bytes().decode(encoding, "surrogateescape").lstrip("\ufeff"), encoding
+    text, enc = read_text(path)
+    if enc in ("utf-8", "utf-8-sig"):
+        return text, enc
+    import charset_normalizer
+    data = Path(path).read_bytes()
+    best = charset_normalizer.from_bytes(data, cp_isolation=LIKELY_ENCODINGS).best()
+    if best is None:
+        return text, enc
+    return data.decode(best.encoding, "surrogateescape").lstrip("\ufeff"), best.encoding
+
+
 def _read_csv(path: str, m: Mapping, delimiter: str | None) -> Table:
-    if m.encoding:
-        text, enc = Path(path).read_bytes().decode(m.encoding, "surrogateescape"), m.encoding
-        text = text.lstrip("\ufeff")
-    else:
-        text, enc = read_text(path)
+    text, enc = read_data_text(path, m.encoding)
     if delimiter is None:
         first = next((ln for ln in text.splitlines() if ln.strip()), "")
         counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
@@ -1597,7 +1638,7 @@ def _read_xlsx(path: str, m: Mapping) -> Table:
 
 
 def _read_json(path: str, m: Mapping, fmt: str) -> Table:
-    text, enc = read_text(path)
+    text, enc = read_data_text(path, m.encoding)
     rows: list[tuple[int, Any]] = []
     if fmt == "jsonl":
         for n, ln in enumerate(text.splitlines(), 1):

@@ -81,7 +81,10 @@ def ingest_paths(kind: str, paths: list[str], *, store: str | None, as_of: str |
             report = pipeline.run(s, records(kind, paths, as_of), file=",".join(map(str, paths)),
                                   quarantine=quarantine, resolver=resolver,
                                   on_record=lambda: bar.advance(task))
+        queued = resolver.flush_queue() if resolver is not None else 0
     print_report(report, console, title=f"ingest {kind}: {', '.join(map(str, paths))}")
+    if queued:
+        console.print(f"{queued} possible match(es) need a decision: see `techgiants resolve list`")
     if report.total_rejected:
         console.print(f"[yellow]{report.total_rejected} record(s) rejected[/yellow]: see {quarantine}")
         return 3

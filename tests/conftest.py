@@ -7,6 +7,7 @@ reason shown, except under CI=true, where a missing Neo4j fails the run.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ NEO4J_SKIP_REASON = os.environ.get("TECHGIANTS_TEST_NEO4J_REASON",
                                    "no Neo4j for tests: run `make test` (needs Java 17 and Maven)")
 
 STORES = ["ladybug", "neo4j"]
+
+# the resolver's review queue is a working file: keep test runs from writing into the repo
+os.environ.setdefault("TECHGIANTS_REVIEW_QUEUE", os.path.join(tempfile.mkdtemp(prefix="tg-review-"), "queue.jsonl"))
 
 
 @pytest.fixture(scope="session")

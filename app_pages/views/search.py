@@ -25,6 +25,7 @@ if q.strip():
         listed = sum(1 for h in hits if h["designations"])
         st.caption(f"{len(hits)} result(s); {listed} on a restriction list. Click a row to open the profile.")
         cols = ["name", "type", "country", "designations", "captured", "name_zh", "aliases", "score", "id"]
-        ui.table(hits, key="search_results", columns=cols)
+        ui.table(hits, key="search_results", columns=cols,
+                 widths={"name": 300, "designations": 320, "captured": 160, "aliases": 220})
 else:
     st.caption("Type a name to search the graph. Results show each entity's type, country and designations.")
