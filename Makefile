@@ -36,3 +36,7 @@ docs: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis quarantine
+
+## e2e: only the browser test (needs /usr/bin/chromium; `make test` installs it when run as root)
+e2e: venv
+	TECHGIANTS_E2E=1 $(VENV)/bin/pytest -q tests/test_app_e2e.py

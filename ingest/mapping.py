@@ -426,7 +426,7 @@ FUNCTIONS = {
     "country_name": lambda t: country_name(_country_fn(t)),
     "digits": lambda t: re.sub(r"\D", "", t),
 }
-SPECIAL = {"_row", "_file", "_as_of", "_sheet"}  # placeholders that are not columns
+SPECIAL = {"_row", "_file", "_as_of"}  # placeholders that are not columns
 
 
 @dataclass
@@ -773,7 +773,7 @@ class Mapping:
             folded.setdefault(_fold(h), h)
         seen = set()
         for col, line in self.column_refs:
-            if col in resolved or (col, line) in seen:
+            if col in resolved or (col, line) in seen or col in SPECIAL:
                 continue
             seen.add((col, line))
             if col in header:

@@ -21,6 +21,13 @@ else
   echo "!! $TECHGIANTS_TEST_NEO4J_REASON — Neo4j tests will be skipped"
 fi
 
+# The end-to-end app test drives Debian's Chromium with Playwright (no browser download).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium for the end-to-end app test"
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "!! chromium not installed: the e2e test will skip"
+fi
+[ -x /usr/bin/chromium ] && export TECHGIANTS_E2E=1
+
 .venv/bin/pytest -q "$@"
 rc=$?
 [ $rc -eq 5 ] && { echo "no tests collected"; rc=1; }
