@@ -107,6 +107,7 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
     raw_db, pipe_db = dbdir / f"{s}-raw.lbdb", dbdir / f"{s}-pipeline.lbdb"
     big = n >= 1_000_000
     reps = ["--reps", str(args.reps)]
+    cy_timeout = max(args.cypher_timeout, args.cypher_timeout_1m) if big else args.cypher_timeout
     if want("lb-raw"):
         run_phase("lb-raw", data, str(raw_db), R / "lb-raw.json")
     if want("lb-pipeline"):
@@ -122,7 +123,7 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
         Path(str(dbdir / f"{s}-profile.lbdb") + ".wal").unlink(missing_ok=True)
     lb_store = str(pipe_db) if pipe_db.exists() else str(raw_db)
     if want("lb-read"):
-        extra = [*reps, "--timeout", str(args.query_timeout), "--cypher-timeout", str(args.cypher_timeout)]
+        extra = [*reps, "--timeout", str(args.query_timeout), "--cypher-timeout", str(cy_timeout)]
         if not big:
             extra.append("--lookthrough-all")
         run_phase("read", data, lb_store, R / "lb-read.json", *extra, timeout=args.phase_timeout)
@@ -185,7 +186,7 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
             if "_error" not in res:
                 c0 = srv.cpu_s()
                 res = run_phase("read", data, srv.uri, R / "neo-read.json", *reps, "--timeout",
-                                str(args.query_timeout), "--cypher-timeout", str(args.cypher_timeout),
+                                str(args.query_timeout), "--cypher-timeout", str(cy_timeout),
                                 *([] if big else ["--lookthrough-all"]), timeout=args.phase_timeout)
                 res.update(server_cpu_s=round((srv.cpu_s() or 0) - (c0 or 0), 1),
                            server_peak_rss_mb=srv.peak_rss_mb())
@@ -532,7 +533,8 @@ def main(argv=None) -> None:
     ap.add_argument("--neo-batch", type=int, default=10_000, help="pipeline and UNWIND batch on Neo4j")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--query-timeout", type=float, default=60.0)
-    ap.add_argument("--cypher-timeout", type=float, default=120.0)
+    ap.add_argument("--cypher-timeout", type=float, default=60.0, help="variable-length Cypher, below 1M")
+    ap.add_argument("--cypher-timeout-1m", type=float, default=240.0, help="variable-length Cypher, 1M and up")
     ap.add_argument("--profile-scale", default="100k")
     ap.add_argument("--phase-timeout", type=float, default=3600.0)
     ap.add_argument("--only", default="", help="comma-separated phases: lb-raw,lb-pipeline,breakdown,lb-read,"

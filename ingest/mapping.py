@@ -1259,9 +1259,11 @@ class _NoRow:
 _NO_ROW = _NoRow()
 
 
-def load_mapping(source: str | Path, base_dir: str | Path | None = None) -> Mapping:
+def load_mapping(source: str | bytes | Path, base_dir: str | Path | None = None) -> Mapping:
     """Read and check a mapping from a path or from YAML text. Raises MappingError."""
     text, where, path = None, "mapping", None
+    if isinstance(source, bytes):  # an uploaded file
+        source = source.decode("utf-8-sig")
     if isinstance(source, Path) or ("\n" not in str(source) and os.path.exists(str(source))):
         path = str(source)
         where = os.path.basename(path)
