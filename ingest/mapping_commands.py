@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import List, Optional
+from typing import List
 
 import typer
 from rich.console import Console
