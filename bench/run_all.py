@@ -37,6 +37,7 @@ from bench.generate import parse_scale, scale_name  # noqa: E402
 
 PY = sys.executable
 RESULTS = WORK / "results"
+READS = (("Ladybug", "lb-read"), ("Neo4j", "neo-read"), ("Neo4j (neo4j-admin import)", "neo-admin-read"))
 
 
 def log(msg: str) -> None:
@@ -129,13 +130,14 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
         run_phase("read", data, lb_store, R / "lb-read.json", *extra, timeout=args.phase_timeout)
     if want("lb-app"):
         run_phase("app", data, lb_store, R / "lb-app.json", timeout=args.phase_timeout)
-    if not neo:
+    admin_read = n in {parse_scale(x) for x in args.neo4j_admin_scales.split(",") if x.strip()}
+    if not (neo or admin_read):
         return
     from bench import neo4j_tools as nt
     if not nt.available():
         write_json(R / "neo-skipped.json", {"_error": "Java/Maven not found: Neo4j benchmarks skipped"})
         return
-    if want("neo-raw"):
+    if neo and want("neo-raw"):
         srv = nt.Server().start()
         try:
             c0 = srv.cpu_s()
@@ -168,13 +170,22 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
             res["elements_per_s"] = round(res["elements"] / res["seconds"])
             res["size_mb"] = srv.size_mb()
             res["server_peak_rss_mb"] = srv.peak_rss_mb()
+            write_json(R / "neo-admin.json", res)
+            if admin_read:   # reads on the bulk-imported graph (no pipeline ingest needed)
+                c0 = srv.cpu_s()
+                rr = run_phase("read", data, srv.uri, R / "neo-admin-read.json", *reps, "--timeout",
+                               str(args.query_timeout), "--cypher-timeout", str(cy_timeout),
+                               "--sections", args.neo4j_admin_sections, timeout=args.phase_timeout)
+                rr.update(server_cpu_s=round((srv.cpu_s() or 0) - (c0 or 0), 1),
+                          server_peak_rss_mb=srv.peak_rss_mb(), heap=srv.heap, pagecache=srv.pagecache)
+                write_json(R / "neo-admin-read.json", rr)
             srv.stop()
         except Exception as e:  # noqa: BLE001
             res["_error"] = f"{type(e).__name__}: {e}"
             shutil.rmtree(home, ignore_errors=True)
         write_json(R / "neo-admin.json", res)
         log(f"neo4j-admin: {res.get('seconds')} s {res.get('_error', '')}")
-    if any(want(x) for x in ("neo-pipeline", "neo-read", "neo-app")):
+    if neo and any(want(x) for x in ("neo-pipeline", "neo-read", "neo-app")):
         srv = nt.Server().start()
         try:
             c0 = srv.cpu_s()
@@ -320,7 +331,7 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
     qnames: list[str] = []
     cols = []
     for s in scales:
-        for st, nm in (("Ladybug", "lb-read"), ("Neo4j", "neo-read")):
+        for st, nm in READS:
             r = _load(s, nm)
             if r and isinstance(r.get("queries"), dict) and "_error" not in r["queries"]:
                 cols.append((s, st, r["queries"]))
@@ -364,7 +375,7 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
           "seeds / captured / rounds | exposures | Cypher total | speed-up | ultimate owners x100 | integrated (all pairs) | peak RSS |",
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in scales:
-        for st, nm in (("Ladybug", "lb-read"), ("Neo4j", "neo-read")):
+        for st, nm in READS:
             r = (_load(s, nm) or {}).get("analytics")
             if not r:
                 continue
@@ -380,7 +391,7 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
                      f"{fmt_s(r['ultimate_owners_100_s'])} | {integ} | {fmt_n(r.get('peak_rss_mb'))} MB |")
     L.append("")
     for s in scales:
-        for st, nm in (("Ladybug", "lb-read"), ("Neo4j", "neo-read")):
+        for st, nm in READS:
             r = (_load(s, nm) or {}).get("analytics")
             if r and "cypher" in r:
                 L.append(f"- {s} {st} Cypher: " + "; ".join(
@@ -393,7 +404,7 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
           "depth 2 | store.edges OWNS | store.edges HOLDS | OWNS in 8 id-range chunks |",
           "|---|---|---|---|---|---|---|---|"]
     for s in scales:
-        for st, nm in (("Ladybug", "lb-read"), ("Neo4j", "neo-read")):
+        for st, nm in READS:
             r = _load(s, nm)
             if not r:
                 continue
@@ -459,6 +470,19 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
                      + f" | {fmt_n(srv) + ' MB' if srv else 'n/a'}"
                      + (f" ({rs[0].get('heap')} / {rs[0].get('pagecache')})" if rs[0].get("heap") else "") + " |")
     L.append("")
+    # ---------------- migration
+    mig = [(s, _load(s, "migrate")) for s in scales if _load(s, "migrate")]
+    if mig:
+        L += ["## Migration between stores (bench/migrate_bench.py)", "",
+              "`GraphStore.iter_export()` on the Ladybug db streamed as records into `ingest.pipeline.run` on a "
+              "fresh Neo4j (batch 10,000): what `techgiants migrate --from graph.lbdb --to bolt://...` would do.", "",
+              "| scale | elements | export alone | export + pipeline into Neo4j | counts match | rejected | client peak RSS | server peak RSS |",
+              "|---|---|---|---|---|---|---|---|"]
+        for s, r in mig:
+            L.append(f"| {s} | {fmt_n(r.get('elements'))} | {fmt_s(r.get('export_s'))} ({fmt_n(r.get('export_per_s'))}/s) | "
+                     f"{fmt_s(r.get('migrate_s'))} ({fmt_n(r.get('migrate_per_s'))}/s) | {r.get('counts_match', 'n/a')} | "
+                     f"{r.get('rejected', 'n/a')} | {fmt_n(r.get('peak_rss_mb'))} MB | {fmt_n(r.get('server_peak_rss_mb'))} MB |")
+        L.append("")
     # ---------------- targets
     L += targets(scales)
     md = "\n".join(L) + "\n"
@@ -528,6 +552,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", default="10k,100k,1m")
     ap.add_argument("--neo4j-scales", default="10k,100k")
+    ap.add_argument("--neo4j-admin-scales", default="",
+                    help="scales where the neo4j-admin imported graph also gets the read benchmarks")
+    ap.add_argument("--neo4j-admin-sections", default="edges,analytics,search,neighbourhood,queries")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--batch", type=int, default=100_000, help="pipeline batch on Ladybug")
     ap.add_argument("--neo-batch", type=int, default=10_000, help="pipeline and UNWIND batch on Neo4j")
@@ -551,7 +578,8 @@ def main(argv=None) -> None:
             n = parse_scale(x)
             run_scale(n, args.seed, n in neo, args)
             render()
-        for n in sorted(neo - {parse_scale(x) for x in args.scales.split(",") if x.strip()}):
+        adm = {parse_scale(x) for x in args.neo4j_admin_scales.split(",") if x.strip()}
+        for n in sorted((neo | adm) - {parse_scale(x) for x in args.scales.split(",") if x.strip()}):
             run_scale(n, args.seed, True, args)
     render()
     log(f"wrote {BENCH / 'RESULTS.md'}")

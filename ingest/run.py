@@ -27,6 +27,7 @@ KINDS = {
     "jsonl": "ingest.jsonl",
     "rdf": "graph.rdf",
     "bundled": "ingest.bundled",
+    "mapping": "ingest.mapping",
 }
 
 
@@ -44,9 +45,15 @@ def parser_for(kind: str):
 
 def records(kind: str, paths: Iterable[str], as_of: str | None = None) -> Iterator:
     parse = parser_for(kind)
+    paths = list(paths)
     for p in paths:
         if not os.path.exists(p):
             raise FileNotFoundError(f"{p}: no such file or folder")
+    mod = importlib.import_module(KINDS[kind])
+    if hasattr(mod, "parse_many"):  # formats whose files belong together (a mapping and its data)
+        yield from mod.parse_many(paths, as_of=as_of)
+        return
+    for p in paths:
         yield from parse(p, as_of=as_of)
 
 
