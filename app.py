@@ -1,6 +1,7 @@
 """techgiants investigation workspace: `streamlit run app.py` (or `techgiants app`).
 
 Reads the store named by $TECHGIANTS_STORE (default techgiants.lbdb), read-only.
+Sign-in, the read-only switch and secrets: app_pages/auth.py and docs/deployment.md.
 Pages live in app_pages/views/; their logic in app_pages/ (testable without Streamlit).
 """
 from __future__ import annotations
@@ -14,9 +15,10 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app_pages import ui  # noqa: E402
+from app_pages import auth, ui  # noqa: E402
 
 st.set_page_config(page_title="techgiants", page_icon="🕸️", layout="wide")
+auth.gate()   # a shared deployment: nothing below runs until this session has signed in
 
 V = "app_pages/views/"
 pages = {

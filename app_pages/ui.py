@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 import streamlit as st
 
+from app_pages import auth
 from app_pages import logic as L
 from app_pages import text as T
 from app_pages.graphviz import COLORS, EDGE_COLORS, ICONS
@@ -40,21 +41,23 @@ def counts(url: str) -> dict:
     return get_store(url).counts()
 
 
-def require_store():
-    """The store, or a clear message and st.stop() when it is missing, unreadable or empty."""
+def require_store(allow_empty: bool = False):
+    """The store, or a clear message and st.stop() when it is missing, unreadable or empty
+    (`allow_empty`: an empty store is returned, after the message, for pages that can fill it)."""
     url = store_url()
     try:
         store = get_store(url)
         c = counts(url)
     except Exception as e:  # noqa: BLE001 - StoreError or a driver error: the message is for the user
         get_store.clear()
-        st.error(f"Cannot open the graph store {T.md_escape(url)}: {T.md_escape(e)}")
+        st.error(f"Cannot open the graph store {T.md_escape(auth.redact(url))}: {T.md_escape(auth.redact(e))}")
         st.info(INGEST_HINT)
         st.stop()
     if L.is_empty(c):
-        st.warning(f"The graph store {T.md_escape(url)} is empty.")
+        st.warning(f"The graph store {T.md_escape(auth.redact(url))} is empty.")
         st.info(INGEST_HINT)
-        st.stop()
+        if not allow_empty:
+            st.stop()
     return store
 
 
@@ -103,7 +106,7 @@ def map_data(url: str) -> dict:
 def sidebar(url: str) -> None:
     with st.sidebar:
         st.caption("Graph store")
-        st.code(url, language=None)
+        st.code(auth.redact(url), language=None)
         try:
             c = counts(url)
             n = sum(c["nodes"].values())
@@ -114,6 +117,29 @@ def sidebar(url: str) -> None:
         if st.button("Reload data", help="Clear the caches and read the store again (after an ingest)."):
             st.cache_data.clear()
             st.rerun()
+        auth.sidebar()
+
+
+def refresh_store(url: str) -> None:
+    """After a load from the Data page: the next read opens a fresh read-only handle (an old one
+    keeps its snapshot and is dropped once no session uses it) and every cached read is cleared."""
+    get_store.clear()
+    st.cache_data.clear()
+
+
+def close_store(url: str) -> None:
+    """Close this process's read-only handle (only when a writable one cannot be opened beside it)."""
+    s = get_store(url)
+    get_store.clear()
+    try:
+        s.close()
+    except Exception:  # noqa: BLE001 - already closed
+        pass
+
+
+def error_text(e: Exception | str) -> str:
+    """An error for the page: secrets redacted, Markdown escaped."""
+    return T.md_escape(auth.redact(e))
 
 
 # ---------------------------------------------------------------- widgets

@@ -114,6 +114,8 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
     if want("lb-pipeline"):
         run_phase("lb-pipeline", data, str(pipe_db), R / "lb-pipeline.json", "--batch", str(args.batch),
                   timeout=args.phase_timeout)
+    if want("lb-fast"):
+        run_phase("lb-fast", data, str(dbdir / f"{s}-fast.lbdb"), R / "lb-fast.json", timeout=args.phase_timeout)
     if want("breakdown"):
         extra = ["--batch", str(args.batch)]
         if n == parse_scale(args.profile_scale):
@@ -274,7 +276,8 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
     for s in scales:
         for store, raw_n, pipe_n in (("Ladybug", "lb-raw", "lb-pipeline"), ("Neo4j", "neo-raw", "neo-pipeline")):
             raw, pipe = _load(s, raw_n), _load(s, pipe_n)
-            for label, r in (("raw bulk", raw), ("pipeline", pipe)):
+            fast = _load(s, "lb-fast") if store == "Ladybug" else None
+            for label, r in (("raw bulk", raw), ("pipeline", pipe), ("columnar fast path (prototype)", fast)):
                 if not r:
                     continue
                 if "_error" in r:
@@ -284,7 +287,7 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
                 rss = f"{fmt_n(r.get('peak_rss_mb'))} MB" + (f" + server {fmt_n(r.get('server_peak_rss_mb'))} MB"
                                                            if r.get("server_peak_rss_mb") else "")
                 ov_w = ov_c = ""
-                if label == "pipeline" and raw and "_error" not in raw:
+                if label != "raw bulk" and raw and "_error" not in raw:
                     ov_w = _ratio(r["seconds"], raw["seconds"])
                     ov_c = _ratio(cpu, (raw.get("cpu_s") or 0) + (raw.get("server_cpu_s") or 0))
                 L.append(f"| {s} | {store} | {label} | {fmt_s(r['seconds'])} | {fmt_s(cpu)} | "
@@ -564,7 +567,7 @@ def main(argv=None) -> None:
     ap.add_argument("--cypher-timeout-1m", type=float, default=240.0, help="variable-length Cypher, 1M and up")
     ap.add_argument("--profile-scale", default="100k")
     ap.add_argument("--phase-timeout", type=float, default=3600.0)
-    ap.add_argument("--only", default="", help="comma-separated phases: lb-raw,lb-pipeline,breakdown,lb-read,"
+    ap.add_argument("--only", default="", help="comma-separated phases: lb-raw,lb-pipeline,lb-fast,breakdown,lb-read,"
                                                 "lb-app,neo-raw,neo-admin,neo-pipeline")
     ap.add_argument("--force", action="store_true", help="re-run phases whose results exist")
     ap.add_argument("--render-only", action="store_true")

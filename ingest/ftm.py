@@ -174,6 +174,9 @@ def _lines(path: Path) -> Iterator[tuple[int, str | None, dict | None, tuple[str
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            if textutil.undecodable(line):  # a line with bytes that are not UTF-8: that line only
+                yield n, None, None, ("json", "bytes that are not UTF-8")
+                continue
             try:
                 data = json.loads(line)
             except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply

@@ -51,9 +51,32 @@ class Rejected:
     reason: str
     raw: Any = None
 
+    def __post_init__(self):
+        # Undecodable bytes read with surrogateescape (or JSON's "\ud800") are lone surrogates, which
+        # no UTF-8 quarantine file can hold: keep them visible as \udcff escapes instead.
+        self.record, self.field, self.reason = (_printable(x) for x in (self.record, self.field, self.reason))
+        self.raw = _printable(self.raw)
+
     def line(self) -> str:
         where = f"{self.file}:{self.record}" + (f" [{self.field}]" if self.field else "")
         return f"{where}: {self.reason}"
 
 
 Record = Union[Node, Rel, Rejected]
+
+
+def _printable(v: Any, depth: int = 0) -> Any:
+    """`v` with lone surrogates in its strings (and dict keys) escaped; other values unchanged."""
+    if isinstance(v, str):
+        try:
+            v.encode("utf-8")
+            return v
+        except UnicodeEncodeError:
+            return v.encode("utf-8", "backslashreplace").decode("utf-8")
+    if depth > 50:  # raw values are for people to read; a pathological nesting is cut, never a crash
+        return repr(v)[:1000]
+    if isinstance(v, dict):
+        return {_printable(k, depth + 1): _printable(x, depth + 1) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_printable(x, depth + 1) for x in v]
+    return v

@@ -65,6 +65,9 @@ def undecodable(value: Any) -> bool:
     return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
+CSV_FIELD_LIMIT = 1_000_000  # characters; longer is not data (a 5 MB name cell is rejected with its row)
+
+
 def csv_records(text: str, ncols: int | None = None, max_span: int = 30
                 ) -> Iterator[tuple[int, list[str] | None, str | None]]:
     """Yield (line number, fields, error) for each CSV record of `text`.
@@ -83,13 +86,21 @@ def csv_records(text: str, ncols: int | None = None, max_span: int = 30
             continue
         error = None
         for j in range(i + 1, min(i + max_span, len(lines)) + 1):
+            # the csv module's field limit is process-wide and other libraries change it
+            # (followthemoney sets 30 MB on import): set ours for this read only
+            prev = csv.field_size_limit(CSV_FIELD_LIMIT)
             try:
                 rows = list(csv.reader(lines[i:j], strict=True))
             except csv.Error as e:
+                if "field larger than field limit" in str(e):
+                    error = f"broken CSV quoting or a field longer than {CSV_FIELD_LIMIT:,} characters"
+                    break
                 if "unexpected end of data" in str(e) and j < len(lines):
                     continue  # inside a quoted field: take the next line too
                 error = f"broken CSV quoting: {e}"
                 break
+            finally:
+                csv.field_size_limit(prev)
             if len(rows) == 1 and (ncols is None or len(rows[0]) == ncols):
                 yield i + 1, rows[0], None
                 i = j

@@ -3,11 +3,11 @@
     run_readonly(store_or_url, cypher, params=None, timeout=None, limit=None) -> Result
 
 Defence in depth, so that no single mistake lets a hostile query write, read files or hang
-the process (docs/queries.md, "The guard"):
+the process (docs/queries.md, "The query box"):
 
 1. A static check on a real tokenisation (`check_readonly`): string literals, backtick
    identifiers and comments are recognised exactly as both stores' lexers do, so
-   `WHERE n.name = 'CREATE'` passes while `CRE/**/ATE`, `cReAtE`, full-width `ＣＲＥＡＴＥ`,
+   `WHERE n.name = 'CREATE'` passes while `cReAtE`, `/**/CREATE`, full-width `ＣＲＥＡＴＥ`,
    `; CREATE ...` and friends are refused. Outside string literals and backtick identifiers
    only printable ASCII is accepted (after CRLF -> LF); keywords that write, touch files or the
    network, manage transactions or administer the server are refused wherever they appear;
@@ -16,12 +16,15 @@ the process (docs/queries.md, "The guard"):
    - Neo4j: `EXPLAIN` first; the server's classification (summary.query_type) must be 'r'.
      Then the query runs in an explicit transaction with a server-side timeout, in a READ
      session, and the transaction is always rolled back (never committed).
-   - Ladybug: the query runs in a separate worker process on a `read_only=True` Database
-     handle, inside `BEGIN TRANSACTION READ ONLY`, always rolled back. The worker has the
-     query timeout, and the parent kills it when it overruns the timeout (plus a grace) or
-     its memory passes TECHGIANTS_QUERY_MEMORY_MB: Ladybug only checks for interruption
-     between pipeline steps, so `UNWIND range(1, 10^10)` could otherwise eat all memory.
-3. Parameters are always sent as parameters, never pasted into the text.
+   - Ladybug: the query runs on a `read_only=True` Database handle, inside
+     `BEGIN TRANSACTION READ ONLY`, always rolled back.
+3. User queries run in worker processes, never in the caller's: the store's timeout stops
+   most queries, and the parent kills a worker that overruns the timeout (plus a grace) or
+   whose memory passes TECHGIANTS_QUERY_MEMORY_MB. Ladybug only checks for interruption
+   between pipeline steps, so `UNWIND range(1, 10^10)` would otherwise run for minutes and eat
+   all memory, and one huge value (`RETURN range(1, 10^8)`) would fill the caller's memory
+   while the driver decodes it. At most `limit` rows are read.
+4. Parameters are always sent as parameters, never pasted into the text.
 
 Defaults: timeout 10 s (TECHGIANTS_QUERY_TIMEOUT), limit 1000 rows (TECHGIANTS_QUERY_LIMIT).
 """
@@ -53,7 +56,8 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_LIMIT = 1000
 DEFAULT_MEMORY_MB = 2048
 MAX_QUERY_CHARS = 100_000
-KILL_GRACE = 3.0  # seconds the Ladybug worker gets past the timeout before it is killed
+KILL_GRACE = 3.0  # seconds a worker gets past the timeout before it is killed
+WORKER_START_TIMEOUT = 60.0
 
 
 class QueryRefused(StoreError):
@@ -458,7 +462,6 @@ class _Worker:
 
     def __init__(self):
         self.proc: subprocess.Popen | None = None
-        self.warm = False
         self._buf = b""
 
     def _start(self) -> subprocess.Popen:
@@ -466,10 +469,18 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
         env["PYTHONUNBUFFERED"] = "1"
         self._buf = b""
-        self.warm = False
         self.proc = subprocess.Popen([sys.executable, "-m", "queries.guard", "--worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=str(ROOT),
                                      close_fds=True)
+        # the worker says "ready" once it has imported the stores: queries get their full timeout
+        started = time.monotonic()
+        try:
+            line = self._read_line(self.proc, started + WORKER_START_TIMEOUT, started, WORKER_START_TIMEOUT)
+        except QueryTimeout:
+            raise StoreError("the query worker did not start") from None
+        if line != "ready":
+            self.stop()
+            raise StoreError("the query worker did not start")
         return self.proc
 
     def stop(self) -> None:
@@ -499,10 +510,7 @@ class _Worker:
         except (BrokenPipeError, OSError):
             self.stop()
             raise StoreError("the query worker stopped unexpectedly; try again") from None
-        # a fresh worker first imports the store modules and connects: time on top of the query's
-        deadline = started + timeout + KILL_GRACE + (0.0 if self.warm else 30.0)
-        line = self._read_line(proc, deadline, started, timeout)
-        self.warm = True
+        line = self._read_line(proc, started + timeout + KILL_GRACE, started, timeout)
         resp = json.loads(line)
         if resp.get("ok"):
             return Result(resp["columns"], resp["rows"], resp["truncated"])
@@ -578,9 +586,9 @@ class _Pool:
             self.idle.append(w)
             self.lock.notify()
 
-    def stop(self) -> None:
+    def stop(self, idle_only: bool = False) -> None:
         with self.lock:
-            for w in self.all:
+            for w in (self.idle if idle_only else self.all):
                 w.stop()
 
 
@@ -589,12 +597,8 @@ atexit.register(_POOL.stop)
 
 
 def stop_workers() -> None:
-    """Stop the idle query workers (they restart on the next query)."""
-    _POOL.stop()
-
-
-def worker_pids() -> list[int]:
-    return [w.proc.pid for w in _POOL.all if w.proc is not None and w.proc.poll() is None]
+    """Stop the idle query workers (a new one starts on the next query)."""
+    _POOL.stop(idle_only=True)
 
 
 # ---------------------------------------------------------------- the worker's side
@@ -657,6 +661,10 @@ def _worker_main() -> None:
                     pass
         return {"ok": True, "columns": res.columns, "rows": plain(res.rows), "truncated": res.truncated}
 
+    import graph.stores.ladybug  # noqa: F401  (imported before "ready": queries get their whole timeout)
+    import graph.stores.neo4j  # noqa: F401
+    out.write("ready\n")
+    out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue

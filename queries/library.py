@@ -96,9 +96,6 @@ class Param:
             raise QueryParamError(f"{where}: {v!r} is not one of {', '.join(map(str, self.choices))}")
         return v
 
-    def describe_type(self) -> str:
-        return self.type
-
 
 def _coerce(kind: str, value: Any) -> Any:
     if value is None:
@@ -316,7 +313,6 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
             sections[kind] = []
             lines[kind] = lineno + 1
             continue
-        # keep line numbers: blank lines stand in for what came before the section
         sections[current].append(line)
     cyphers: dict[str, str] = {}
     for sec, body in sections.items():

@@ -9,7 +9,6 @@ curated report data cannot answer.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -477,6 +476,12 @@ def test_variant_sections(tmp_path):
     assert q.cypher_for("ladybug").startswith("MATCH (c:Company)\nWHERE") and "label(c)" in q.cypher_for("ladybug")
     assert "label(c)" not in q.cypher_for("neo4j")
     assert q.lines["ladybug"] == 14
+
+
+def test_windows_line_ends_and_text_input():
+    q = parse_text(GOOD.replace("\n", "\r\n"), "crlf")
+    assert q.cypher == "MATCH (c:Company) WHERE c.country = $country\nRETURN c.id AS id ORDER BY id"
+    assert q.lines["default"] == 11
 
 
 def test_bad_file_names(tmp_path):

@@ -65,6 +65,6 @@ last = st.session_state.get("cy_result")
 if last:
     res, err = last
     if err:
-        st.error(T.md_escape(err))
+        st.error(ui.error_text(err))
     else:
         results.show(res, store, key="cy", file_name="cypher-result")

@@ -19,10 +19,10 @@ if Q.queries_module() is None:
 try:
     lib, lib_errors = Q.load_library_with_errors()
 except Exception as e:  # noqa: BLE001 - a broken library file is reported, not fatal
-    st.error(f"The query library could not be loaded: {T.md_escape(e)}")
+    st.error(f"The query library could not be loaded: {ui.error_text(e)}")
     st.stop()
 for err in lib_errors:
-    st.warning("Skipped a query file: " + T.md_escape(err))
+    st.warning("Skipped a query file: " + ui.error_text(err))
 if not lib:
     st.info("The query library is empty: no saved queries are installed yet.")
     st.stop()
@@ -106,7 +106,7 @@ if submitted or auto:
     st.session_state["sq_autorun"] = share
     if errors:
         for e in errors:
-            st.error(T.md_escape(e))
+            st.error(ui.error_text(e))
     else:
         st.query_params.from_dict(dict(urllib.parse.parse_qsl(share[1:])))
         with st.spinner(f"Running {name}…"):
@@ -127,6 +127,6 @@ if last and last[0] == name:
         base = ""
     st.code(base + share, language=None)
     if err:
-        st.error(f"The query failed: {T.md_escape(err)}")
+        st.error(f"The query failed: {ui.error_text(err)}")
     else:
         results.show(res, store, key="sq", file_name=f"query-{name}")
