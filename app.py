@@ -18,7 +18,6 @@ import streamlit as st  # noqa: E402
 from app_pages import auth, ui  # noqa: E402
 
 st.set_page_config(page_title="techgiants", page_icon="🕸️", layout="wide")
-auth.gate()   # a shared deployment: nothing below runs until this session has signed in
 
 V = "app_pages/views/"
 pages = {
@@ -37,6 +36,9 @@ pages = {
         st.Page(V + "data.py", title="Data", icon=":material/database:"),
     ],
 }
-page = st.navigation(pages)
+# the page the URL asks for is resolved first (so a deep link survives the sign-in), but neither the
+# menu nor any page is shown until this session has signed in (a shared deployment)
+page = st.navigation(pages, position="sidebar" if auth.signed_in() else "hidden")
+auth.gate()
 ui.sidebar(ui.store_url())
 page.run()

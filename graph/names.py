@@ -41,7 +41,8 @@ def search_key(props: dict) -> str:
         keys.append(norm(n))
         if any("\u3400" <= ch <= "\u9fff" for ch in n):
             keys.append(n.lower())
-    return SEP.join(dict.fromkeys(k for k in keys if k))
+    # capped so that a store's text index always accepts it (Neo4j: ~32 KB per value)
+    return SEP.join(dict.fromkeys(k for k in keys if k))[:8000]
 
 
 def query_terms(text: str) -> list[str]:

@@ -132,10 +132,31 @@ SCHEMA = load_schema()
 
 # ---------------------------------------------------------------- validation
 
+# Longest text a property may hold: far above any real name or address, far below what breaks
+# an index (Neo4j's text index refuses values over ~32 KB).
+MAX_TEXT = {"description": 100_000, "address": 20_000}
+MAX_TEXT_DEFAULT = 4_000
+MAX_LIST_ITEM = 4_000
+
+
+def _check_text(s: str, limit: int) -> str:
+    if len(s) > limit:
+        raise ValueError(f"text of {len(s):,} characters is longer than the {limit:,} allowed")
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("not valid Unicode (lone surrogate)") from None
+    if "\x00" in s:
+        raise ValueError("contains a NUL character")
+    return s
+
+
 def _check_value(p: Prop, v: Any) -> Any:
     """Normalise and check one value against its declared property; raise ValueError."""
     if v is None:
         return None
+    if isinstance(v, str):
+        _check_text(v, MAX_TEXT.get(p.name, MAX_TEXT_DEFAULT))
     if p.type == "date":
         v = str(v)
         try:
@@ -147,7 +168,7 @@ def _check_value(p: Prop, v: Any) -> Any:
     if p.type == "list":
         if isinstance(v, (str, bytes)):
             raise ValueError("expected a list of strings")
-        v = [str(x) for x in v if x is not None and str(x) != ""]
+        v = [_check_text(str(x), MAX_LIST_ITEM) for x in v if x is not None and str(x) != ""]
         # stable de-duplication keeps the first spelling
         v = list(dict.fromkeys(v))
     if p.type == "float":

@@ -186,6 +186,18 @@ class GraphStore(ABC):
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
 
+    def labels_of(self, ids: Iterable[str]) -> dict[str, str]:
+        """id -> label for the ids that exist, one indexed lookup per label."""
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, str] = {}
+        if not ids:
+            return out
+        for label in SCHEMA.labels:
+            res = self.read(_q("UNWIND $ids AS i MATCH (n:{L} {{id: i}}) RETURN n.id", L=label), {"ids": ids})
+            for (i,) in res.rows:
+                out[i] = label
+        return out
+
     # ---------------------------------------------------------------- reads
     def get(self, node_id: str) -> dict | None:
         label = self.node_label(node_id)

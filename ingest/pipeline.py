@@ -94,6 +94,7 @@ def run(store: GraphStore, records: Iterable, *, file: str = "?", quarantine: st
     alias: dict[str, str] = {}  # record id -> canonical id (from the resolver)
     labels: dict[str, str] = {}  # canonical id -> label, for rel endpoints
     pending_nodes = 0
+    origin: dict[str, str] = {}  # node id -> where it was read, for quarantine entries
 
     def reject(kind: str, rej: Rejected) -> None:
         report.rejected[kind] += 1
@@ -101,13 +102,28 @@ def run(store: GraphStore, records: Iterable, *, file: str = "?", quarantine: st
 
     def flush_nodes() -> None:
         nonlocal pending_nodes
+        # one id, one node: an id the store already holds under another label is refused
+        ids = [r["id"] for rows in nodes.values() for r in rows]
+        stored = store.labels_of(ids) if ids else {}
         for label, rows in nodes.items():
+            keep = []
+            for r in rows:
+                other = stored.get(r["id"])
+                if other is not None and other != label:
+                    labels[r["id"]] = other
+                    reject(label, Rejected(file, origin.get(r["id"], r["id"]), "id",
+                                           f"id {r['id']} is already a {other}; one id, one node"))
+                else:
+                    keep.append(r)
+            if not keep:
+                continue
             try:
-                report.written[label].add(store.upsert_nodes(label, rows))
+                report.written[label].add(store.upsert_nodes(label, keep))
             except Exception as e:  # the whole batch failed: quarantine it, keep going
-                for r in rows:
-                    reject(label, Rejected(file, r["id"], None, f"store refused batch: {e}"))
+                for r in keep:
+                    reject(label, Rejected(file, origin.get(r["id"], r["id"]), None, f"store refused batch: {e}"))
         nodes.clear()
+        origin.clear()
         pending_nodes = 0
 
     def flush_rels() -> None:
@@ -115,10 +131,7 @@ def run(store: GraphStore, records: Iterable, *, file: str = "?", quarantine: st
         by_type: dict[str, list[dict]] = defaultdict(list)
         # endpoints must exist: look up the ones not seen in this run
         unknown = {e for r in rels for e in (r.src, r.dst) if e not in labels}
-        for e in unknown:
-            lab = store.node_label(e)
-            if lab:
-                labels[e] = lab
+        labels.update(store.labels_of(unknown))
         for r in rels:
             missing = [e for e in (r.src, r.dst) if e not in labels]
             if missing:
@@ -163,7 +176,14 @@ def run(store: GraphStore, records: Iterable, *, file: str = "?", quarantine: st
                         report.merged[label] += 1
                         props = _rekey(props, cid)
                         label = clabel
+                known = labels.get(props["id"])
+                if known is not None and known != label:
+                    reject(label, Rejected(file, rec.origin or props["id"], "id",
+                                           f"id {props['id']} is already a {known} in this input; one id, one node"))
+                    continue
                 labels[props["id"]] = label
+                if rec.origin:
+                    origin[props["id"]] = rec.origin
                 nodes[label].append(props)
                 pending_nodes += 1
                 if pending_nodes >= batch:

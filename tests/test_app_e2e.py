@@ -47,23 +47,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from graph.stores.ladybug import LadybugStore
-    from tests.test_app import load_app_graph
-    path = tmp_path_factory.mktemp("e2e") / "bundled.lbdb"
-    s = LadybugStore(path)
-    s.create_schema()
-    load_app_graph(s)
-    s.close()
+def start_server(store: str, log_dir: Path, **env: str):
+    """`streamlit run app.py` on a free localhost port; yields the base URL (a generator)."""
     port = _free_port()
-    env = {**os.environ, "TECHGIANTS_STORE": str(path)}
-    log = open(tmp_path_factory.mktemp("e2e-log") / "streamlit.log", "w+")
+    full_env = {**os.environ, "TECHGIANTS_STORE": str(store), **env}
+    log_path = log_dir / "streamlit.log"
+    log = open(log_path, "w+")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1",
                              "--server.headless", "true", "--browser.gatherUsageStats", "false",
                              "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -78,13 +72,34 @@ def server(tmp_path_factory):
             log.seek(0)
             pytest.fail("streamlit did not start:\n" + log.read()[-3000:])
         time.sleep(0.3)
-    yield base
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def app_graph(path: Path, extra: list | None = None) -> Path:
+    from graph.stores.ladybug import LadybugStore
+    from ingest import pipeline
+    from tests.test_app import load_app_graph
+    s = LadybugStore(path)
+    s.create_schema()
+    load_app_graph(s)
+    if extra:
+        pipeline.run(s, extra)
+    s.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    path = app_graph(tmp_path_factory.mktemp("e2e") / "bundled.lbdb")
+    yield from start_server(path, tmp_path_factory.mktemp("e2e-log"))
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +194,155 @@ def test_search_profile_graph_query_download(server, shots):
             assert not page.locator('[data-testid="stException"]').count(), slug
         browser.close()
     assert not [e for e in errors if "ResizeObserver" not in e], errors
+
+
+# ================================================================ a shared deployment over HTTP
+
+PASSWORD = "e2e correct horse 93"
+NEO4J_SECRET = "e2e-neo4j-secret-41"
+HTTP_HOSTILE = ["create", "set", "detach-delete", "merge", "delete-rel", "drop-table", "union-create", "subquery-write",
+                "lower-case", "comment-glued", "line-comment-then-write", "fullwidth", "cyrillic-e", "zero-width",
+                "two-statements", "read-then-delete", "in-transactions", "use-system", "create-user-proc",
+                "apoc-write", "load-csv-passwd", "copy-to", "attach", "read-csv-function", "keyword-in-string",
+                "write-inside-string"]
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    """The app with a password, on a graph with a sentinel node; NEO4J_PASSWORD is set too, to
+    show that no secret reaches the page or the server log."""
+    from ingest.records import Node
+    from tests.test_hostile_cypher import SENTINEL
+    path = app_graph(tmp_path_factory.mktemp("e2e-sec") / "graph.lbdb",
+                     [Node("Company", {"id": SENTINEL, "name": "Sentinel", "description": "must not change",
+                                       "sources": ["src:aspi-2021"]})])
+    logs = tmp_path_factory.mktemp("e2e-sec-log")
+    for base in start_server(path, logs, TECHGIANTS_APP_PASSWORD=PASSWORD, NEO4J_PASSWORD=NEO4J_SECRET):
+        yield base, path, logs / "streamlit.log"
+
+
+def _browser(p):
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+
+
+def _sign_in(page, password: str) -> None:
+    page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    _idle(page)
+
+
+def _snapshot(path):
+    from graph.stores.ladybug import LadybugStore
+    from tests.test_hostile_cypher import SENTINEL
+    s = LadybugStore(path, read_only=True)
+    try:
+        return s.counts(), s.get(SENTINEL)
+    finally:
+        s.close()
+
+
+def _submit(page, query: str) -> None:
+    """Type a query in the Cypher form and run it (the value is committed on blur)."""
+    box = page.get_by_label("Query", exact=True)
+    box.fill(query)
+    box.press("Tab")
+    page.wait_for_timeout(200)
+    page.get_by_role("button", name="Run").click()
+    _idle(page)
+
+
+def _errors(page) -> list[str]:
+    return page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+
+
+def test_sign_in_then_hostile_cypher_over_http(secured, shots, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from queries.guard import QueryRefused, check_readonly
+    from tests.test_hostile_cypher import HOSTILE, OK, REFUSED, SECRET, SENTINEL, _expand
+    base, path, log_path = secured
+    secret_file = tmp_path / "secret.csv"
+    secret_file.write_text(f"id,name\n1,{SECRET}\n", encoding="utf-8")
+    cases = {h[0]: h for h in HOSTILE}
+    before = _snapshot(path)
+    with sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(base + "/cypher")
+        _idle(page)
+        # nothing but the sign-in form before signing in, whatever the URL
+        page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+        assert page.get_by_label("Query", exact=True).count() == 0
+        _sign_in(page, "not the password")
+        assert any("Wrong password" in e for e in _errors(page))
+        assert page.get_by_label("Query", exact=True).count() == 0
+        _sign_in(page, PASSWORD)
+        page.get_by_label("Query", exact=True).wait_for(timeout=30_000)   # the deep link's page, signed in
+        page.screenshot(path=str(shots / "sec-1-cypher.png"), full_page=True)
+        limit = page.get_by_label("Row limit", exact=True)
+        limit.fill("50")
+        limit.press("Tab")
+        for label in HTTP_HOSTILE:
+            _, query, _, expected = cases[label]
+            text = _expand(query, str(secret_file))
+            _submit(page, text)
+            errs = _errors(page)
+            if expected == REFUSED:
+                # the refusal of this very query (the guard's message for it), not a leftover
+                with pytest.raises(QueryRefused) as why:
+                    check_readonly(text)
+                assert errs and str(why.value) in errs[0], (label, errs)
+            elif expected == OK:
+                page.get_by_text("row(s)").first.wait_for(timeout=30_000)   # the worker answers
+                _idle(page)
+                assert not _errors(page), (label, _errors(page))
+            body = page.inner_text("body")
+            assert SECRET not in body and PASSWORD not in body and NEO4J_SECRET not in body, label
+            assert not page.locator('[data-testid="stException"]').count(), label
+        page.screenshot(path=str(shots / "sec-2-refused.png"), full_page=True)
+        # the app keeps answering: a normal query with a parameter
+        page.get_by_label("Parameters (JSON object)", exact=True).fill('{"id": "%s"}' % SENTINEL)
+        _submit(page, "MATCH (n:Company {id: $id}) RETURN n.name AS name")
+        page.get_by_text("1 row(s)").wait_for(timeout=30_000)
+        assert not _errors(page)
+        # a hostile parameter value in a shared saved-query link is data (a new session: sign in again)
+        import urllib.parse
+        value = "company:hikvision'}) DETACH DELETE n //"
+        page.goto(f"{base}/saved_queries?" + urllib.parse.urlencode({"q": "sources-for", "p.entity": value}))
+        _idle(page)
+        _sign_in(page, PASSWORD)
+        page.get_by_text("Link to this query").wait_for(timeout=30_000)
+        _idle(page)
+        assert not _errors(page), _errors(page)
+        assert "row(s)" in page.inner_text("body")
+        page.screenshot(path=str(shots / "sec-3-param.png"), full_page=True)
+        # sign out
+        page.get_by_role("button", name="Sign out").click()
+        _idle(page)
+        page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+        browser.close()
+    assert _snapshot(path) == before
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert PASSWORD not in log and NEO4J_SECRET not in log
+
+
+def test_no_secret_on_the_page_when_neo4j_is_unreachable(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+    port = _free_port()              # nothing listens there
+    logs = tmp_path_factory.mktemp("e2e-neo-log")
+    for base in start_server(f"bolt://neo4j:{NEO4J_SECRET}@127.0.0.1:{port}", logs,
+                             TECHGIANTS_APP_PASSWORD=PASSWORD, NEO4J_USER="neo4j", NEO4J_PASSWORD=NEO4J_SECRET):
+        with sync_playwright() as p:
+            browser = _browser(p)
+            page = browser.new_page()
+            page.goto(base + "/")
+            _idle(page)
+            _sign_in(page, PASSWORD)
+            page.get_by_text("Cannot open the graph store").wait_for(timeout=30_000)
+            body = page.inner_text("body")
+            assert "***" in body and NEO4J_SECRET not in body and PASSWORD not in body
+            html = page.content()
+            assert NEO4J_SECRET not in html and PASSWORD not in html
+            browser.close()
+    log = (logs / "streamlit.log").read_text(encoding="utf-8", errors="replace")
+    assert NEO4J_SECRET not in log and PASSWORD not in log

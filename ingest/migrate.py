@@ -1,0 +1,206 @@
+"""Copy a whole graph from one store to another, in batches, resumably.
+
+`migrate(src, dst, batch=5000, resume=True, progress=callback)` streams the source's export (every
+node, then every relationship, in id order: the order of `GraphStore.iter_export`) through the ingest
+pipeline into the target, `batch` records at a time. After each batch has been written (or
+quarantined) the number of records done so far goes to a checkpoint file; a migration that was
+interrupted (killed, a lost connection) and is run again with `resume=True` skips that many records.
+Re-sending the records of a batch that was only partly written when the process died is harmless:
+upserts are idempotent. When the migration completes the checkpoint is removed.
+
+The checkpoint is `<target file>.migrate.json` next to an embedded target, else
+`.techgiants-migrate-<target>.json` in the working directory (or the `checkpoint=` path). It records
+the source and target URLs and the source's counts: a checkpoint written for another pair of stores,
+or before the source changed, is not resumed from (the migration starts over, which is safe).
+
+Nothing is merged or resolved on the way (no entity resolution): the target gets the source's ids.
+The final report compares node and relationship counts on both sides.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from graph.schema import SCHEMA
+from graph.store import GraphStore, UpsertCounts, _q
+from ingest import pipeline
+from ingest.records import Node, Rel
+
+Progress = Callable[[int, int], None]  # (records done, records in the source)
+
+
+@dataclass
+class MigrateReport:
+    src_counts: dict
+    dst_counts: dict
+    total: int = 0            # records in the source
+    sent: int = 0             # records sent in this run
+    skipped: int = 0          # records skipped: done by the run that wrote the checkpoint
+    rejected: int = 0         # records the target refused (see the quarantine)
+    seconds: float = 0.0
+    checkpoint: str = ""
+    quarantine: str | None = None
+    written: dict = field(default_factory=dict)
+
+    def rows(self) -> list[tuple[str, str, int, int]]:
+        """(kind, name, source count, target count) for every label and type present on either side."""
+        out = []
+        for kind, key in (("node", "nodes"), ("relationship", "relationships")):
+            for name in self.src_counts[key]:
+                a, b = self.src_counts[key][name], self.dst_counts[key].get(name, 0)
+                if a or b:
+                    out.append((kind, name, a, b))
+        return out
+
+    @property
+    def matches(self) -> bool:
+        return self.src_counts == self.dst_counts
+
+
+def checkpoint_path(dst: GraphStore, path: str | os.PathLike | None = None) -> Path:
+    if path:
+        return Path(path)
+    if dst.kind == "ladybug":
+        return Path(str(getattr(dst, "path", dst.url)) + ".migrate.json")
+    return Path.cwd() / f".techgiants-migrate-{re.sub(r'[^A-Za-z0-9._-]+', '_', dst.url)}.json"
+
+
+def _load_checkpoint(path: Path, src: GraphStore, dst: GraphStore, counts: dict) -> int:
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    if not isinstance(state, dict) or state.get("src") != src.url or state.get("dst") != dst.url \
+            or state.get("src_counts") != counts:
+        return 0  # another migration, or the source changed since: start over (idempotent)
+    done = state.get("done")
+    return done if isinstance(done, int) and done >= 0 else 0
+
+
+def _save_checkpoint(path: Path, src: GraphStore, dst: GraphStore, counts: dict, done: int, total: int) -> None:
+    """Atomically: a crash while writing leaves the previous checkpoint, never a torn one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"src": src.url, "dst": dst.url, "src_counts": counts, "done": done, "total": total,
+                   "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def export_from(src: GraphStore, start: int, counts: dict, page: int = 5000) -> Iterator[dict]:
+    """The records of `src.iter_export()` from the `start`-th on (0-based), without reading the
+    ones before: whole labels and types are skipped by their counts, the rest with SKIP."""
+    segments = [(False, label, counts["nodes"].get(label, 0)) for label in SCHEMA.labels] + \
+               [(True, rtype, counts["relationships"].get(rtype, 0)) for rtype in SCHEMA.rel_types]
+    for is_rel, name, n in segments:
+        if start >= n:
+            start -= n
+            continue
+        skip, start = start, 0
+        while True:
+            if is_rel:
+                ret = f"r, {src.label_expr('a')}, {src.label_expr('b')}"
+                res = src.read(_q("MATCH (a)-[r:{T}]->(b) RETURN ", T=name) + ret +
+                               " ORDER BY r.id SKIP $skip LIMIT $lim", {"skip": skip, "lim": page})
+                for r, sl, dl in res.rows:
+                    props = dict(r)
+                    yield {"rel": props.pop("type"), "src": props.pop("src"), "src_label": sl,
+                           "dst": props.pop("dst"), "dst_label": dl, "props": props}
+            else:
+                res = src.read(_q("MATCH (n:{L}) RETURN n ORDER BY n.id SKIP $skip LIMIT $lim", L=name),
+                               {"skip": skip, "lim": page})
+                for (n_,) in res.rows:
+                    props = dict(n_)
+                    yield {"node": props.pop("label"), "props": props}
+            if len(res.rows) < page:
+                break
+            skip += page
+
+
+def _record(rec: dict) -> Node | Rel:
+    if "node" in rec:
+        return Node(rec["node"], rec["props"], origin=f"node {rec['props'].get('id')}")
+    return Rel(rec["rel"], rec["src"], rec["src_label"], rec["dst"], rec["dst_label"], dict(rec["props"]),
+               origin=f"rel {rec['props'].get('id')}")
+
+
+class _KnownEnds:
+    """The target store, with the labels of relationship ends looked up per batch (one query per
+    label) instead of one `node_label` call per end. Only ends found in the target are answered
+    from the cache; anything else goes to the store, so a missing end is still quarantined."""
+
+    def __init__(self, store: GraphStore):
+        self._store = store
+        self.known: dict[str, str] = {}
+
+    def prime(self, recs: list[dict]) -> None:
+        self.known.clear()
+        by_label: dict[str, set[str]] = {}
+        for r in recs:
+            if "rel" in r:
+                for end, lab in (("src", "src_label"), ("dst", "dst_label")):
+                    if r.get(lab) in SCHEMA.nodes:
+                        by_label.setdefault(r[lab], set()).add(r[end])
+        for label, ids in by_label.items():
+            for nid in self._store._fetch_nodes(label, sorted(ids)):
+                self.known[nid] = label
+
+    def node_label(self, node_id: str) -> str | None:
+        return self.known.get(node_id) or self._store.node_label(node_id)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def migrate(src: GraphStore, dst: GraphStore, batch: int = 5000, resume: bool = True,
+            progress: Progress | None = None, checkpoint: str | os.PathLike | None = None,
+            quarantine: str | None = None) -> MigrateReport:
+    """Copy every node and relationship of `src` into `dst` (see the module doc)."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    if src.url == dst.url:
+        raise ValueError(f"source and target are the same store: {src.url}")
+    started = time.monotonic()
+    dst.create_schema()
+    counts = src.counts()
+    total = sum(counts["nodes"].values()) + sum(counts["relationships"].values())
+    cp = checkpoint_path(dst, checkpoint)
+    done = _load_checkpoint(cp, src, dst, counts) if resume else 0
+    done = min(done, total)
+    report = MigrateReport(counts, {}, total=total, skipped=done, checkpoint=str(cp), quarantine=quarantine)
+    target = _KnownEnds(dst)
+    if progress:
+        progress(done, total)
+    chunk: list[dict] = []
+
+    def flush() -> None:
+        nonlocal done
+        target.prime(chunk)
+        rep = pipeline.run(target, (_record(r) for r in chunk), file=f"migrate from {src.url}",
+                           quarantine=quarantine, batch=len(chunk) + 1)
+        report.rejected += rep.total_rejected
+        for k, w in rep.written.items():
+            report.written.setdefault(k, UpsertCounts()).add(w)
+        done += len(chunk)
+        report.sent += len(chunk)
+        _save_checkpoint(cp, src, dst, counts, done, total)
+        chunk.clear()
+        if progress:
+            progress(done, total)
+
+    for rec in export_from(src, done, counts, page=max(batch, 1000)):
+        chunk.append(rec)
+        if len(chunk) >= batch:
+            flush()
+    if chunk:
+        flush()
+    cp.unlink(missing_ok=True)  # complete: the next migration starts from the beginning
+    report.dst_counts = dst.counts()
+    report.seconds = time.monotonic() - started
+    return report
