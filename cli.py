@@ -8,7 +8,6 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 some records were rejected (see the quaran
 from __future__ import annotations
 
 import json
-import os
 import sys
 import traceback
 from pathlib import Path

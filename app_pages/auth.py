@@ -187,6 +187,11 @@ def gate() -> None:
         return
     st.title("techgiants")
     if m == "oidc":
+        if not authlib_installed():
+            # fail closed: a configured sign-in that cannot work must not leave the app open
+            st.error("Sign-in with OIDC is configured ([auth] in the secrets) but the Authlib package is not "
+                     "installed on the server: pip install 'Authlib>=1.3.2'.")
+            st.stop()
         if getattr(st.user, "is_logged_in", False):
             st.error("This account is not allowed to use this workspace.")
             st.button("Sign out", on_click=st.logout, key="signout_oidc")
@@ -196,6 +201,11 @@ def gate() -> None:
         st.stop()
     _password_form()
     st.stop()
+
+
+def authlib_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("authlib") is not None
 
 
 def _password_form() -> None:

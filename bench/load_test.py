@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import os
 import random
 import shutil
@@ -59,7 +60,7 @@ CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 SLOW = "MATCH (a), (b), (c), (d) WHERE a.name + b.name + c.name + d.name = 'x' RETURN count(*) AS n"
-HUGE = "UNWIND range(1, 10000000) AS x RETURN x"
+HUGE = "UNWIND range(1, 1000000) AS x RETURN x"
 HUGE_LIMIT = 1000
 SAVED_TIMEOUT = 10.0
 SAVED_LIMIT = 1000
@@ -83,7 +84,7 @@ class Recorder:
     def summary(self, duration: float) -> list[dict]:
         rows = []
         kinds = sorted(set(self.samples) | set(self.errors))
-        every = [x for k in kinds for x in self.samples.get(k, [])]
+        every = [x for k in kinds if not k.startswith("HTTP probe") for x in self.samples.get(k, [])]
         for k in kinds + ["all"]:
             s = every if k == "all" else self.samples.get(k, [])
             errs = sum(len(v) for v in self.errors.values()) if k == "all" else len(self.errors.get(k, []))
@@ -160,7 +161,7 @@ def saved_queries(store) -> list[str]:
     return names
 
 
-def api_phase(kind: str, url: str, users: int, duration: float, slow_timeout: float) -> dict:
+def api_phase(kind: str, url: str, users: int, duration: float, slow_timeout: float, pause: float) -> dict:
     import queries
     from graph.store import QueryTimeout
     from graph.stores import open_store
@@ -178,7 +179,10 @@ def api_phase(kind: str, url: str, users: int, duration: float, slow_timeout: fl
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
             if i == 0:
+                time.sleep(pause)
                 try:
+                    guard.run_readonly(store, "RETURN 1 AS x", timeout=30, limit=1)   # a warm worker (untimed)
+                    t0 = time.perf_counter()
                     guard.run_readonly(store, SLOW, timeout=slow_timeout, limit=10)
                     rec.add("slow (must time out)", 0, "the slow query was not stopped")
                 except QueryTimeout:
@@ -188,7 +192,9 @@ def api_phase(kind: str, url: str, users: int, duration: float, slow_timeout: fl
                 except Exception as e:  # noqa: BLE001
                     rec.add("slow (must time out)", 0, f"{type(e).__name__}: {e}")
             elif i == 1:
+                time.sleep(pause)
                 try:
+                    t0 = time.perf_counter()
                     res = guard.run_readonly(store, HUGE, timeout=30, limit=HUGE_LIMIT)
                     ok = res.truncated and len(res.rows) == HUGE_LIMIT
                     rec.add("huge (must truncate)", time.perf_counter() - t0,
@@ -291,13 +297,16 @@ async def _cypher(page, base: str, query: str, timeout_s: float | None, limit: i
     return t0
 
 
-async def _app_user(i: int, browser, base: str, stop_at: float, rec: Recorder, slow_timeout: float) -> None:
+async def _app_user(i: int, browser, base: str, stop_at: float, rec: Recorder, slow_timeout: float,
+                    pause: float) -> None:
     rng = random.Random(100 + i)
     ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await ctx.new_page()
     page.set_default_timeout(120_000)
     from queries import guard
     while time.monotonic() < stop_at:
+        if i in (0, 1):
+            await asyncio.sleep(pause)
         if i == 0:
             kind = "cypher slow (must time out)"
             try:
@@ -339,23 +348,80 @@ async def _app_user(i: int, browser, base: str, stop_at: float, rec: Recorder, s
     await ctx.close()
 
 
-async def _app_load(base: str, users: int, duration: float, slow_timeout: float, rec: Recorder) -> float:
+async def _page_once(page, base: str, path: str, marker: str) -> float:
+    t0 = time.perf_counter()
+    await page.goto(base + path, wait_until="domcontentloaded")
+    await page.get_by_text(marker).first.wait_for(timeout=120_000)
+    return time.perf_counter() - t0
+
+
+def _probe(base: str, stop: threading.Event, rec: Recorder) -> None:
+    """The server's own responsiveness under the load: plain HTTP requests every 0.5 s."""
+    while not stop.is_set():
+        for kind, path in (("HTTP probe: /_stcore/health", "/_stcore/health"), ("HTTP probe: page shell", "/")):
+            t0 = time.perf_counter()
+            try:
+                with urllib.request.urlopen(base + path, timeout=30) as r:
+                    r.read()
+                    rec.add(kind, time.perf_counter() - t0, None if r.status == 200 else f"HTTP {r.status}")
+            except OSError as e:
+                rec.add(kind, 0, f"{type(e).__name__}: {e}")
+        stop.wait(0.5)
+
+
+async def _app_load(base: str, users: int, duration: float, slow_timeout: float, pause: float, rec: Recorder,
+                    baseline: Recorder) -> float:
     from playwright.async_api import async_playwright
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS, headless=True)
-        # warm the server's caches and the query worker once
+        # warm the server's caches and the query worker once, then one user alone: the unloaded latency
         ctx = await browser.new_context()
         page = await ctx.new_page()
         for _, path, marker in APP_PAGES:
-            await page.goto(base + path)
-            await page.get_by_text(marker).first.wait_for(timeout=120_000)
+            await _page_once(page, base, path, marker)
+        for _ in range(3):
+            for kind, path, marker in APP_PAGES:
+                baseline.add(f"page: {kind}", await _page_once(page, base, path, marker))
         await ctx.close()
+        stop = threading.Event()
+        probe = threading.Thread(target=_probe, args=(base, stop, rec), daemon=True)
+        probe.start()
         start = time.monotonic()
         stop_at = start + duration
-        await asyncio.gather(*[_app_user(i, browser, base, stop_at, rec, slow_timeout) for i in range(users)])
+        await asyncio.gather(*[_app_user(i, browser, base, stop_at, rec, slow_timeout, pause) for i in range(users)])
         elapsed = time.monotonic() - start
+        stop.set()
+        probe.join(60)
         await browser.close()
     return elapsed
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds used so far: by one process and its finished children (pid), or by the whole
+    machine (None: every core's busy time from /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        if pid is None:
+            f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+            busy = sum(int(x) for i, x in enumerate(f) if i not in (3, 4))   # all but idle and iowait
+            return busy / tick
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in f[11:15]) / tick     # utime, stime, cutime, cstime
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (the query workers)."""
+    total = _cpu_seconds(pid)
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            f = (child / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(f[1]) == pid:
+            total += _cpu_seconds(int(child.name))
+    return total
 
 
 def _peak_rss_mb(pid: int) -> float | None:
@@ -368,7 +434,7 @@ def _peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def app_phase(store: str, users: int, duration: float, slow_timeout: float, work: Path) -> dict:
+def app_phase(store: str, users: int, duration: float, slow_timeout: float, pause: float, work: Path) -> dict:
     if not Path(CHROMIUM).exists():
         return {"phase": "app", "skipped": f"{CHROMIUM} not found (apt-get install chromium)"}
     try:
@@ -376,14 +442,21 @@ def app_phase(store: str, users: int, duration: float, slow_timeout: float, work
     except ImportError:
         return {"phase": "app", "skipped": "the playwright package is not installed"}
     before = counts(store)
-    rec = Recorder()
+    rec, baseline = Recorder(), Recorder()
     log = work / "streamlit.log"
     with streamlit_server(store, log) as (base, pid):
-        elapsed = asyncio.run(_app_load(base, users, duration, slow_timeout, rec))
+        cpu0, all0, t0 = _tree_cpu_seconds(pid), _cpu_seconds(), time.monotonic()
+        elapsed = asyncio.run(_app_load(base, users, duration, slow_timeout, pause, rec, baseline))
+        wall = time.monotonic() - t0
+        server_cpu, all_cpu = _tree_cpu_seconds(pid) - cpu0, _cpu_seconds() - all0
         rss = _peak_rss_mb(pid)
+    cores = os.cpu_count() or 1
     return {"phase": "app (Ladybug, Streamlit + Chromium)", "users": users, "duration_s": round(elapsed, 1),
             "rows": rec.summary(elapsed), "errors": _first_errors(rec), "unchanged": counts(store) == before,
-            "server_peak_rss_mb": rss}
+            "server_peak_rss_mb": rss, "baseline": baseline.summary(0),
+            "cpu": {"server_s": round(server_cpu, 1), "machine_s": round(all_cpu, 1),
+                    "machine_busy_pct": round(100 * all_cpu / (wall * cores), 1),
+                    "server_share_pct": round(100 * server_cpu / all_cpu, 1) if all_cpu else None}}
 
 
 # ---------------------------------------------------------------- report
@@ -396,13 +469,16 @@ def markdown(results: list[dict], args, machine: dict) -> str:
            f"ladybug {machine.get('versions', {}).get('ladybug', '?')}, Neo4j 5.26 Community (tests/neo4j_server). "
            "Everything on 127.0.0.1; the graph is the bundled one (`techgiants ingest bundled`).", "",
            "Method (see the docstring of bench/load_test.py): each phase runs for the duration with one thread "
-           "(API) or one browser page (app) per user. API: users 2.. run random saved queries with their defaults "
-           f"(timeout {SAVED_TIMEOUT:g} s, {SAVED_LIMIT} rows); user 0 a slow query through the guard that must be "
-           f"stopped (timeout {args.slow_timeout:g} s + the kill grace), user 1 `{HUGE}` that must come back "
-           f"truncated at {HUGE_LIMIT} rows. App: one Chromium, one page (own context, own Streamlit session) per "
-           "user, each loading search / profile / saved query (shared link) / Data pages in a loop, timed from "
-           "navigation to the page's finished content (a new WebSocket session every time); user 0 and 1 run the "
-           "slow and the huge query on the Cypher page. Any unexpected outcome is an error. Latencies in ms.", ""]
+           "(API) or one browser page (app) per user, in a closed loop (no think time). API: users 2.. run random "
+           f"saved queries with their defaults (timeout {SAVED_TIMEOUT:g} s, {SAVED_LIMIT} rows); user 0 runs a slow "
+           f"query through the guard that must be stopped (timeout {args.slow_timeout:g} s; the guard kills a worker "
+           f"at timeout + 3 s), user 1 `{HUGE}`, which must come back truncated at {HUGE_LIMIT} rows; these two "
+           f"pause {args.pause:g} s between attempts. App: one Chromium, one page (own context, so its own Streamlit "
+           "session) per user, each loading the search, profile, saved query (shared link) and Data pages in a "
+           "loop, timed from navigation to the page's finished content (a page load, so a new WebSocket session "
+           "every time); users 0 and 1 run the slow and the huge query on the Cypher page. A thread probes the "
+           "server over plain HTTP every 0.5 s meanwhile (`HTTP probe` rows, not in `all`). Any unexpected outcome "
+           "is an error; a saved query that hits its timeout is one too. Latencies in ms unless marked s.", ""]
     for r in results:
         out.append(f"## {r['phase']}")
         out.append("")
@@ -413,6 +489,13 @@ def markdown(results: list[dict], args, machine: dict) -> str:
         rss = f", server peak RSS {r['server_peak_rss_mb']} MB" if r.get("server_peak_rss_mb") else ""
         out.append(f"{r['users']} users for {r['duration_s']} s{extra}{rss}. Store unchanged afterwards: "
                    f"**{'yes' if r['unchanged'] else 'NO'}**.")
+        if r.get("cpu"):
+            c = r["cpu"]
+            out.append("")
+            out.append(f"CPU during the phase: the machine was {c['machine_busy_pct']}% busy ({c['machine_s']} CPU-s); "
+                       f"the Streamlit server and its query workers used {c['server_s']} CPU-s "
+                       f"({c['server_share_pct']}% of it), the rest is mostly Chromium rendering {r['users']} pages on the "
+                       "same cores.")
         out.append("")
         out.append("| kind | ok | errors | median | p95 | max | per second |")
         out.append("|---|---:|---:|---:|---:|---:|---:|")
@@ -421,6 +504,15 @@ def markdown(results: list[dict], args, machine: dict) -> str:
             out.append(f"| {name} | {row['ok']} | {row['errors']} | {_ms(row['median_ms'])} | {_ms(row['p95_ms'])} | "
                        f"{_ms(row['max_ms'])} | {row['per_s']} |")
         out.append("")
+        if r.get("baseline"):
+            out.append("The same pages for one user alone, just before (3 rounds, warm caches):")
+            out.append("")
+            out.append("| kind | runs | median | p95 | max |")
+            out.append("|---|---:|---:|---:|---:|")
+            for row in r["baseline"]:
+                out.append(f"| {row['kind']} | {row['ok']} | {_ms(row['median_ms'])} | {_ms(row['p95_ms'])} | "
+                           f"{_ms(row['max_ms'])} |")
+            out.append("")
         if r["errors"]:
             out.append("Errors (first few): " + "; ".join(f"`{e[:200]}`" for e in r["errors"]))
             out.append("")
@@ -445,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=120.0, help="seconds per phase (default 120)")
     ap.add_argument("--users", type=int, default=20, help="concurrent users (default 20)")
     ap.add_argument("--slow-timeout", type=float, default=2.0, help="timeout of the slow query (s)")
+    ap.add_argument("--pause", type=float, default=2.0,
+                    help="think time (s) of the two users who run the slow and the huge query between attempts")
     ap.add_argument("--neo4j", help="an existing Neo4j (bolt://127.0.0.1:...): the bundled graph is loaded into it")
     ap.add_argument("--no-neo4j", action="store_true", help="skip the Neo4j phase")
     ap.add_argument("--skip-api", action="store_true")
@@ -452,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "RESULTS-load.md"))
     ap.add_argument("--json", help="also write the results as JSON here")
     args = ap.parse_args(argv)
+    logging.getLogger("neo4j").setLevel(logging.ERROR)   # the driver's notifications about absent properties
     if args.users < 3:
         ap.error("--users must be at least 3 (two users check the limits)")
     if args.neo4j and urllib.parse.urlparse(args.neo4j).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -465,17 +560,17 @@ def main(argv: list[str] | None = None) -> int:
         with neo4j_server(args, work) as neo:
             if not args.skip_api:
                 print(f"== API on Ladybug: {args.users} users, {args.duration:g} s")
-                results.append(api_phase("Ladybug", lb, args.users, args.duration, args.slow_timeout))
+                results.append(api_phase("Ladybug", lb, args.users, args.duration, args.slow_timeout, args.pause))
                 if neo:
                     print(f"== loading the bundled graph into Neo4j at {neo}")
                     load_bundled(neo)
                     print(f"== API on Neo4j: {args.users} users, {args.duration:g} s")
-                    results.append(api_phase("Neo4j", neo, args.users, args.duration, args.slow_timeout))
+                    results.append(api_phase("Neo4j", neo, args.users, args.duration, args.slow_timeout, args.pause))
                 else:
                     results.append({"phase": "API on Neo4j", "skipped": "no Neo4j server"})
         if not args.skip_app:
             print(f"== app: {args.users} browser pages, {args.duration:g} s")
-            results.append(app_phase(lb, args.users, args.duration, args.slow_timeout, work))
+            results.append(app_phase(lb, args.users, args.duration, args.slow_timeout, args.pause, work))
     finally:
         from queries import guard
         guard.stop_workers()

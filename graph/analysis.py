@@ -7,7 +7,7 @@ GraphStore and those functions, on either store.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Iterable
 
 from graph import ownership as ow
 from graph.store import GraphStore

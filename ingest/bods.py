@@ -71,20 +71,11 @@ _SHARE_KEYS = (("exact", "share"), ("minimum", "share_min"), ("exclusiveMinimum"
                ("maximum", "share_max"), ("exclusiveMaximum", "share_max"))
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+_Bad = textutil.BadValue
 
 
 
-def check(records: list, file: str, record: str, raw: Any = None) -> list:
-    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
-    out = textutil.check(records, file, record, raw)
-    for r in out:
-        if not isinstance(r, Rejected):
-            r.origin = record
-    return out
+check = textutil.check  # validates a row's records together and sets their origin
 
 def _date(value: Any, field: str) -> str | None:
     """Full ISO date (timestamps keep the date), None for empty or partial; _Bad otherwise."""

@@ -105,13 +105,7 @@ class Delete:
 
 # ---------------------------------------------------------------- small helpers
 
-def check(records: list, file: str, record: str, raw: Any = None) -> list:
-    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
-    out = textutil.check(records, file, record, raw)
-    for r in out:
-        if not isinstance(r, Rejected):
-            r.origin = record
-    return out
+check = textutil.check  # validates a row's records together and sets their origin
 
 
 def _date(value: Any) -> tuple[str | None, str | None]:

@@ -57,20 +57,11 @@ WITHDRAWN = {"ANNULLED", "DUPLICATE"}
 CATEGORY_LABELS = {"FUND": "Fund", "RESIDENT_GOVERNMENT_ENTITY": "GovernmentBody"}
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+_Bad = textutil.BadValue
 
 
 
-def check(records: list, file: str, record: str, raw: Any = None) -> list:
-    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
-    out = textutil.check(records, file, record, raw)
-    for r in out:
-        if not isinstance(r, Rejected):
-            r.origin = record
-    return out
+check = textutil.check  # validates a row's records together and sets their origin
 
 def _date(value: Any, field: str) -> str | None:
     """ISO date from a date or timestamp ("2012-06-06T15:53:00.000Z"); _Bad otherwise."""

@@ -70,22 +70,13 @@ KNOWN_FUNDS = {"IEMG": ("iShares Core MSCI Emerging Markets ETF", "BlackRock", "
                "VWO": ("Vanguard FTSE Emerging Markets ETF", "The Vanguard Group", "etf")}
 
 
-class _Bad(ValueError):
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+_Bad = textutil.BadValue
 
 
 # ---------------------------------------------------------------- values
 
 
-def check(records: list, file: str, record: str, raw: Any = None) -> list:
-    """textutil.check, keeping where each record came from (`origin`) for the quarantine."""
-    out = textutil.check(records, file, record, raw)
-    for r in out:
-        if not isinstance(r, Rejected):
-            r.origin = record
-    return out
+check = textutil.check  # validates a row's records together and sets their origin
 
 def _number(value: Any, field: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):

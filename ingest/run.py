@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from pathlib import Path
 from typing import Iterable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graph.store import StoreError
 from ingest import pipeline
 
 # kind -> module with parse(path, as_of=None)

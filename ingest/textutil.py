@@ -412,6 +412,14 @@ def listed_on(entity: Node, list_id: str, sources: list[str], key: str, **props:
                {"sources": list(sources), **props}, key=key)
 
 
+class BadValue(ValueError):
+    """A value that cannot be read; `field` names the column or property for the quarantine."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def check(records: list, file: str, record: str, raw: Any = None) -> list:
     """Validate a row's nodes and relationships together: all of them, or one Rejected.
 
