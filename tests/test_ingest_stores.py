@@ -53,7 +53,6 @@ def test_ftm_delta_delete_applies_within_one_run(store, shared):
 
 
 BAD = [
-    ("csl", "csl/csl_gbk.csv"),
     ("csl", "csl/csl_truncated.json"),
     ("csl", "csl/csl_missing_column.csv"),
     ("holdings", "holdings/bad-values.csv"),
