@@ -30,9 +30,14 @@ def register(app: typer.Typer) -> None:
                 address: Optional[str] = typer.Option(None, "--address",
                                                       help="Address to listen on (default: Streamlit's; "
                                                            "use 127.0.0.1 to stay local)."),
-                open_browser: bool = typer.Option(False, "--open/--no-open", help="Open a browser tab.")):
+                open_browser: bool = typer.Option(False, "--open/--no-open", help="Open a browser tab."),
+                allow_writes: bool = typer.Option(False, "--allow-writes",
+                                                  help="Let the Data page load files into the graph "
+                                                       "(sets TECHGIANTS_ALLOW_WRITES=1; off by default).")):
         """Open the investigation workspace in the browser: search, profiles, graph explorer, saved queries,
-        Cypher, portfolio screening, map and data pages. The store is opened read-only.
+        Cypher, portfolio screening, map and data pages. The store is opened read-only, and the app
+        writes nothing unless --allow-writes (or TECHGIANTS_ALLOW_WRITES=1). A sign-in form comes
+        first when TECHGIANTS_APP_PASSWORD is set (docs/deployment.md).
 
         Example: `techgiants app --store techgiants.lbdb --port 8501`
         """
@@ -44,8 +49,12 @@ def register(app: typer.Typer) -> None:
         env = dict(os.environ)
         from graph.stores import store_url
         env["TECHGIANTS_STORE"] = store_url(store)
+        if allow_writes:
+            env["TECHGIANTS_ALLOW_WRITES"] = "1"
         cmd = streamlit_command(port, address, headless=not open_browser)
-        typer.echo(f"techgiants app on {env['TECHGIANTS_STORE']} (Ctrl+C to stop)")
+        from app_pages.auth import redact
+        mode = "writes enabled" if env.get("TECHGIANTS_ALLOW_WRITES") == "1" else "read-only"
+        typer.echo(f"techgiants app on {redact(env['TECHGIANTS_STORE'])}, {mode} (Ctrl+C to stop)")
         try:
             code = subprocess.call(cmd, env=env)
         except KeyboardInterrupt:

@@ -115,7 +115,8 @@ def sidebar(url: str) -> None:
         except Exception:  # noqa: BLE001 - the page itself reports the problem
             pass
         if st.button("Reload data", help="Clear the caches and read the store again (after an ingest)."):
-            st.cache_data.clear()
+            # a new read-only handle too: an embedded store's open handle keeps the snapshot it opened
+            refresh_store(url)
             st.rerun()
         auth.sidebar()
 

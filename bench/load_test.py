@@ -62,6 +62,7 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 SLOW = "MATCH (a), (b), (c), (d) WHERE a.name + b.name + c.name + d.name = 'x' RETURN count(*) AS n"
 HUGE = "UNWIND range(1, 1000000) AS x RETURN x"
 HUGE_LIMIT = 1000
+NOTES = "<!-- notes: kept when bench/load_test.py rewrites this file -->"
 SAVED_TIMEOUT = 10.0
 SAVED_LIMIT = 1000
 
@@ -316,7 +317,10 @@ async def _app_user(i: int, browser, base: str, stop_at: float, rec: Recorder, s
                 took = time.perf_counter() - t0
                 text = await alert.first.inner_text()
                 bad = None if ("Timeout" in text or "stopped" in text) else f"unexpected error: {text[:200]}"
-                if not bad and took > slow_timeout + guard.KILL_GRACE + 5:
+                # measured in the browser, so it includes the page's rerun on a saturated machine and, after a
+                # kill, the start of a fresh query worker (the guard allows it 30 s): the tight bound is
+                # checked in the API phase; here the query must be stopped and the page must say so
+                if not bad and took > slow_timeout + guard.KILL_GRACE + 30:
                     bad = f"stopped only after {took:.1f} s"
                 rec.add(kind, took, bad)
             except Exception as e:  # noqa: BLE001
@@ -576,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
         guard.stop_workers()
         shutil.rmtree(work, ignore_errors=True)
     text = markdown(results, args, _machine())
-    Path(args.out).write_text(text, encoding="utf-8")
+    out = Path(args.out)
+    if out.exists() and NOTES in out.read_text(encoding="utf-8"):   # the hand-written reading is kept
+        text += "\n" + NOTES + out.read_text(encoding="utf-8").split(NOTES, 1)[1]
+    out.write_text(text, encoding="utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     print(text)

@@ -102,7 +102,7 @@ def phase_lb_pipeline(args) -> dict:
     acc = _Acc()
     rss0 = rss_mb()
     with Timer() as t:
-        s = LadybugStore(path)
+        s = LadybugStore(path, buffer_pool_mb=args.buffer_pool_mb)
         s.create_schema()
         _instrument(s, acc, args.instrument)
         rep = pipeline.run(s, records(g), batch=args.batch)
@@ -530,8 +530,12 @@ def phase_read(args) -> dict:
     man = _manifest(args.data)
     params = dict(man["params"])
     params["search_word"] = params["search_name"].split()[1].lower()
-    store = open_store(args.store, read_only=not args.store.startswith("bolt://"), timeout=args.timeout)
-    out: dict = {"store": store.kind}
+    if args.store.startswith("bolt://"):
+        store = open_store(args.store, timeout=args.timeout)
+    else:   # the store's own knob: Ladybug's default buffer pool may grow to ~80% of RAM
+        from graph.stores.ladybug import LadybugStore
+        store = LadybugStore(args.store, read_only=True, timeout=args.timeout, buffer_pool_mb=args.buffer_pool_mb)
+    out: dict = {"store": store.kind, "buffer_pool_mb": args.buffer_pool_mb or "default"}
     sections = [s for s in args.sections.split(",") if s]
     for sec in sections:
         t = time.perf_counter()
@@ -635,6 +639,7 @@ def main(argv=None) -> None:
     ap.add_argument("--sections", default="queries,search,neighbourhood,edges,analytics")
     ap.add_argument("--lookthrough-all", action="store_true")
     ap.add_argument("--app-timeout", type=float, default=300.0)
+    ap.add_argument("--buffer-pool-mb", type=int, default=0, help="Ladybug buffer pool (0: the store's default)")
     ap.add_argument("--profile", default=None, help="breakdown: also cProfile a pipeline run into this file")
     args = ap.parse_args(argv)
     t = time.perf_counter()

@@ -113,7 +113,7 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
         run_phase("lb-raw", data, str(raw_db), R / "lb-raw.json")
     if want("lb-pipeline"):
         run_phase("lb-pipeline", data, str(pipe_db), R / "lb-pipeline.json", "--batch", str(args.batch),
-                  timeout=args.phase_timeout)
+                  "--buffer-pool-mb", str(args.pipeline_buffer_pool_mb), timeout=args.phase_timeout)
     if want("lb-fast"):
         run_phase("lb-fast", data, str(dbdir / f"{s}-fast.lbdb"), R / "lb-fast.json", timeout=args.phase_timeout)
     if want("breakdown"):
@@ -126,7 +126,8 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
         Path(str(dbdir / f"{s}-profile.lbdb") + ".wal").unlink(missing_ok=True)
     lb_store = str(pipe_db) if pipe_db.exists() else str(raw_db)
     if want("lb-read"):
-        extra = [*reps, "--timeout", str(args.query_timeout), "--cypher-timeout", str(cy_timeout)]
+        extra = [*reps, "--timeout", str(args.query_timeout), "--cypher-timeout", str(cy_timeout),
+                 "--buffer-pool-mb", str(args.buffer_pool_mb)]
         if not big:
             extra.append("--lookthrough-all")
         run_phase("read", data, lb_store, R / "lb-read.json", *extra, timeout=args.phase_timeout)
@@ -562,6 +563,10 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=100_000, help="pipeline batch on Ladybug")
     ap.add_argument("--neo-batch", type=int, default=10_000, help="pipeline and UNWIND batch on Neo4j")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--buffer-pool-mb", type=int, default=2048,
+                    help="Ladybug buffer pool for the read benchmarks (the store's default grows to ~80%% of RAM)")
+    ap.add_argument("--pipeline-buffer-pool-mb", type=int, default=0, help="Ladybug buffer pool for the pipeline ingest "
+                    "(0: the store's default, as `techgiants ingest` uses it)")
     ap.add_argument("--query-timeout", type=float, default=60.0)
     ap.add_argument("--cypher-timeout", type=float, default=60.0, help="variable-length Cypher, below 1M")
     ap.add_argument("--cypher-timeout-1m", type=float, default=240.0, help="variable-length Cypher, 1M and up")

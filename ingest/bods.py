@@ -199,6 +199,10 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator[Node | Rel | R
         except _Bad as e:
             bad.append(Rejected(file, f"statement {n}", e.field, str(e), st if isinstance(st, dict) else None))
             continue
+        except Exception as e:  # wrong types (a list as statementType...): reject the statement, keep the file
+            bad.append(Rejected(file, f"statement {n}", "statement", f"unreadable statement: {type(e).__name__}: {e}",
+                                st if isinstance(st, dict) else None))
+            continue
         p = st.get("publicationDetails")
         if isinstance(p, dict) and str(p.get("publicationDate", "")) >= str(pub.get("publicationDate", "")):
             pub = p

@@ -130,34 +130,6 @@ def _record(rec: dict) -> Node | Rel:
                origin=f"rel {rec['props'].get('id')}")
 
 
-class _KnownEnds:
-    """The target store, with the labels of relationship ends looked up per batch (one query per
-    label) instead of one `node_label` call per end. Only ends found in the target are answered
-    from the cache; anything else goes to the store, so a missing end is still quarantined."""
-
-    def __init__(self, store: GraphStore):
-        self._store = store
-        self.known: dict[str, str] = {}
-
-    def prime(self, recs: list[dict]) -> None:
-        self.known.clear()
-        by_label: dict[str, set[str]] = {}
-        for r in recs:
-            if "rel" in r:
-                for end, lab in (("src", "src_label"), ("dst", "dst_label")):
-                    if r.get(lab) in SCHEMA.nodes:
-                        by_label.setdefault(r[lab], set()).add(r[end])
-        for label, ids in by_label.items():
-            for nid in self._store._fetch_nodes(label, sorted(ids)):
-                self.known[nid] = label
-
-    def node_label(self, node_id: str) -> str | None:
-        return self.known.get(node_id) or self._store.node_label(node_id)
-
-    def __getattr__(self, name):
-        return getattr(self._store, name)
-
-
 def migrate(src: GraphStore, dst: GraphStore, batch: int = 5000, resume: bool = True,
             progress: Progress | None = None, checkpoint: str | os.PathLike | None = None,
             quarantine: str | None = None) -> MigrateReport:
@@ -174,15 +146,13 @@ def migrate(src: GraphStore, dst: GraphStore, batch: int = 5000, resume: bool = 
     done = _load_checkpoint(cp, src, dst, counts) if resume else 0
     done = min(done, total)
     report = MigrateReport(counts, {}, total=total, skipped=done, checkpoint=str(cp), quarantine=quarantine)
-    target = _KnownEnds(dst)
     if progress:
         progress(done, total)
     chunk: list[dict] = []
 
     def flush() -> None:
         nonlocal done
-        target.prime(chunk)
-        rep = pipeline.run(target, (_record(r) for r in chunk), file=f"migrate from {src.url}",
+        rep = pipeline.run(dst, (_record(r) for r in chunk), file=f"migrate from {src.url}",
                            quarantine=quarantine, batch=len(chunk) + 1)
         report.rejected += rep.total_rejected
         for k, w in rep.written.items():

@@ -469,3 +469,25 @@ def test_offline_map_spec():
     assert "http" not in text              # nothing fetched at run time: no tiles, no CDN
     zw = next(f for f in spec["layer"][2]["data"]["values"] if f["properties"]["iso2"] == "ZW")
     assert zw["properties"]["projects"] == 1
+
+
+def test_reload_data_sees_an_ingest_from_elsewhere(monkeypatch, tmp_path):
+    """An embedded store's read-only handle keeps the snapshot it opened: Reload data replaces it."""
+    from streamlit.testing.v1 import AppTest
+    path = tmp_path / "reload.lbdb"
+    s = LadybugStore(path)
+    s.create_schema()
+    load_app_graph(s)
+    s.close()
+    monkeypatch.setenv("TECHGIANTS_STORE", str(path))
+    t = AppTest.from_file(APP, default_timeout=60).run()
+    t.text_input(key="search_q").set_value("Late Arrival Widgets").run()
+    assert not frames(t) or "company:late-arrival" not in set(frames(t)[0]["id"])
+    w = LadybugStore(path)            # "another terminal" (the same process here: Ladybug allows it)
+    pipeline.run(w, [Node("Company", {"id": "company:late-arrival", "name": "Late Arrival Widgets",
+                                      "sources": [SRC]})])
+    w.close()
+    next(b for b in t.sidebar.button if b.label == "Reload data").click().run()
+    t.text_input(key="search_q").set_value("Late Arrival Widgets").run()
+    assert not t.exception
+    assert frames(t)[0].iloc[0]["id"] == "company:late-arrival"

@@ -34,7 +34,7 @@ SEED = 20260708
 _PLUGGED = "ingest.migrate_commands" in inspect.getsource(cli._load_plugins)
 CLI = "import cli; cli.main()" if _PLUGGED else \
       "import cli, ingest.migrate_commands as m; m.register(cli.app); cli.main()"
-STORE_DROPS_TORN_WAL = "throw_on_wal_replay_failure=False" in inspect.getsource(LadybugStore.__init__)
+STORE_DROPS_TORN_WAL = "throw_on_wal_replay_failure=False" in inspect.getsource(LadybugStore)
 
 
 def run_cli(*args: str, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:

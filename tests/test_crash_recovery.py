@@ -172,7 +172,7 @@ def _run_and_kill_at_wal(cmd: list[str], wal: Path, kill_at: int, env: dict, tim
 # graph/stores/ladybug.py must open with throw_on_wal_replay_failure=False: with the binding's default
 # (True) a WAL that ends in the torn record of the transaction being written when the process died
 # makes the whole database unopenable ("Checksum verification failed, the WAL file is corrupted").
-STORE_DROPS_TORN_WAL = "throw_on_wal_replay_failure=False" in inspect.getsource(LadybugStore.__init__)
+STORE_DROPS_TORN_WAL = "throw_on_wal_replay_failure=False" in inspect.getsource(LadybugStore)
 
 
 @pytest.mark.xfail(not STORE_DROPS_TORN_WAL, strict=False,

@@ -45,7 +45,7 @@ CURATED_COMPANIES = (b"- {id: company:fuzz-a, name: Fuzz Alpha Co., country: CN,
 CURATED_OWNS = b"- {from: company:fuzz-a, to: company:fuzz-b, share: 0.51, start: 2019-01-01, sources: [src:fuzz]}\n"
 
 # name -> (kind, the fuzzed file's name, its valid sample, the other files of the input folder,
-#          whether the parser is given the folder rather than the file)
+#          what the parser is given: False the fuzzed file, True the folder, a name that file of the folder)
 PARSERS = {
     "csl-csv": ("csl", "csl.csv", FIX / "csl" / "csl_2025.csv", {}, False),
     "csl-json": ("csl", "csl.json", FIX / "csl" / "csl.json", {}, False),
@@ -67,6 +67,8 @@ PARSERS = {
     "curated": ("curated", "companies.yaml", CURATED_COMPANIES,
                 {"sources.yaml": CURATED_SOURCES, "owns.yaml": CURATED_OWNS}, True),
     "rdf": ("rdf", "graph.ttl", FIX / "rdf" / "wikidata_hikvision.ttl", {}, False),
+    "mapping": ("mapping", "bad-rows.csv", FIX / "mapping" / "bad-rows.csv",
+                {"bad-rows.mapping.yaml": FIX / "mapping" / "bad-rows.mapping.yaml"}, "bad-rows.mapping.yaml"),
 }
 
 TOKENS = [b'"', b"'", b",", b";", b"|", b"\t", b"\n", b"\r\n", b"\r", b"\x00", b"\x1a", b"{", b"}", b"[", b"]",
@@ -153,8 +155,9 @@ def structured(draw, sample: bytes, fmt: str) -> bytes:
         return json.dumps(draw(json_mutations(json.loads(text))), ensure_ascii=ascii_).encode("utf-8", "surrogatepass")
     if fmt == "jsonl":
         lines = text.splitlines()
+        good = [i for i, line in enumerate(lines) if _object(line)]
         for _ in range(draw(st.integers(1, 3))):
-            i = draw(st.integers(0, len(lines) - 1))
+            i = draw(st.sampled_from(good))
             lines[i] = json.dumps(draw(json_mutations(json.loads(lines[i]))), ensure_ascii=ascii_)
         return "\n".join(lines).encode("utf-8", "surrogatepass")
     # xml: new text in some elements, escaped, so the document stays well-formed
@@ -176,13 +179,16 @@ def _format(sample: bytes, name: str) -> str | None:
         return "json"
     except ValueError:
         pass
-    try:
-        lines = sample.decode("utf-8-sig").splitlines()
-        if lines and all(isinstance(json.loads(line), dict) for line in lines if line.strip()):
-            return "jsonl"
-    except ValueError:
-        pass
+    if any(_object(line) for line in sample.decode("utf-8-sig", "replace").splitlines()):
+        return "jsonl"
     return None
+
+
+def _object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def inputs(sample: bytes, name: str):
@@ -207,7 +213,7 @@ def _lay_out(spec, data: bytes, d: Path) -> Path:
     for other, src in others.items():
         (d / other).write_bytes(src if isinstance(src, bytes) else src.read_bytes())
     (d / name).write_bytes(data)
-    return d if folder else d / name
+    return d / folder if isinstance(folder, str) else d if folder else d / name
 
 
 def _parse(kind: str, target: Path) -> list:
