@@ -563,7 +563,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=100_000, help="pipeline batch on Ladybug")
     ap.add_argument("--neo-batch", type=int, default=10_000, help="pipeline and UNWIND batch on Neo4j")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--buffer-pool-mb", type=int, default=2048,
+    ap.add_argument("--buffer-pool-mb", type=int, default=3072,
                     help="Ladybug buffer pool for the read benchmarks (the store's default grows to ~80%% of RAM)")
     ap.add_argument("--pipeline-buffer-pool-mb", type=int, default=0, help="Ladybug buffer pool for the pipeline ingest "
                     "(0: the store's default, as `techgiants ingest` uses it)")

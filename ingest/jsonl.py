@@ -37,7 +37,11 @@ def parse(path: str, as_of: str | None = None) -> Iterator:
                 if missing:
                     yield Rejected(path, where, missing[0], "relationship without this field", raw=obj)
                     continue
-                yield Rel(str(obj["rel"]), obj["src"], obj.get("src_label") or "", obj["dst"],
-                          obj.get("dst_label") or "", dict(obj["props"]), origin=where)
+                wrong = [k for k in ("src", "dst") if not isinstance(obj[k], str)]
+                if wrong:  # ids are strings; a number or a list here is not an id
+                    yield Rejected(path, where, wrong[0], f"{wrong[0]} is not a string id: {obj[wrong[0]]!r}"[:300], raw=obj)
+                    continue
+                yield Rel(str(obj["rel"]), obj["src"], str(obj.get("src_label") or ""), obj["dst"],
+                          str(obj.get("dst_label") or ""), dict(obj["props"]), origin=where)
             else:
                 yield Rejected(path, where, "node", "neither a node nor a rel record", raw=obj)

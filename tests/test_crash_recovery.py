@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = 20260707
 KILLS = 5
 SIZES = {"Company": 8000, "Person": 2000, "OWNS": 6000, "OFFICER_OF": 4000}   # 20,000 records
-NEO4J_SIZES = {"Company": 5500, "Person": 800, "OWNS": 2500, "OFFICER_OF": 800}   # 9,600: six write transactions
+NEO4J_SIZES = {"Company": 2000, "Person": 400, "OWNS": 1600, "OFFICER_OF": 400}   # 4,400: four write transactions
 MARK = {"Company": "description", "Person": "description", "OWNS": "start", "OFFICER_OF": "role"}
 SRC = ["src:crash-test"]
 
