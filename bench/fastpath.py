@@ -33,7 +33,6 @@ def _country_codes() -> pa.Array:
 
 def validate(t: pa.Table, props: dict, codes: pa.Array) -> tuple[pa.Array, dict[str, int]]:
     """A boolean mask of valid rows and rejected counts per property."""
-    ok = pa.array([True] * t.num_rows) if t.num_rows < 1 else None
     mask = None
     bad: dict[str, int] = {}
 
@@ -72,7 +71,7 @@ def validate(t: pa.Table, props: dict, codes: pa.Array) -> tuple[pa.Array, dict[
         if pc.count_distinct(t.column("id")).as_py() != t.num_rows:
             bad["id (duplicate in batch: merge on the upsert path)"] = t.num_rows
             mask = pa.array([False] * t.num_rows)
-    return (mask if mask is not None else ok), bad
+    return (mask if mask is not None else pa.array([True] * t.num_rows, pa.bool_())), bad
 
 
 def fast_load(store, nodes: dict[str, pa.Table], rels: dict[str, list[tuple[str, str, pa.Table]]],

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -146,9 +145,6 @@ PROJECT_KINDS = [("smart_city", "Safe City"), ("public_security", "Public Securi
                  ("training", "Police Training Programme"), ("ground_station", "Ground Station")]
 PRODUCTS = ["surveillance cameras", "facial recognition software", "servers", "network switches",
             "optical modules", "image sensors", "AI chips", "storage systems", "radar components", "drones"]
-
-COMPANY_KIND_OFFSET = 0
-
 
 # ------------------------------------------------------------------ containers
 @dataclass
@@ -301,7 +297,6 @@ def generate(companies: int, seed: int = 7, check_keys: bool = True) -> SynthGra
     head_of = np.repeat(heads, sizes)
     gid = np.repeat(np.arange(n_groups), sizes)
     j = np.arange(N) - head_of
-    is_head = j == 0
     member = np.flatnonzero(j > 0)
     parent = head_of[member] + (j[member] * rng.random(len(member)) ** 2).astype(np.int64)
     m = len(member)
@@ -862,7 +857,6 @@ def _write_csv(t: pa.Table, header: list[str], path: Path) -> None:
 
 def write_neo4j_csv(g: SynthGraph, out: Path) -> str:
     """CSV files for `neo4j-admin database import full` (one id space per label) and the command."""
-    import pyarrow.csv as pcsv
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     args = []

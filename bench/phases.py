@@ -573,6 +573,7 @@ def phase_read(args) -> dict:
                 reopen()
         out.setdefault("section_s", {})[sec] = round(time.perf_counter() - t, 1)
         out.setdefault("rss_after_mb", {})[sec] = rss_mb()
+        write_json(args.out, {**out, "_partial": True})   # a killed phase keeps what it measured
     holder["s"].close()
     out["peak_rss_mb"] = peak_rss_mb()
     return out

@@ -130,7 +130,12 @@ def run_scale(n: int, seed: int, neo: bool, args) -> None:
                  "--buffer-pool-mb", str(args.buffer_pool_mb)]
         if not big:
             extra.append("--lookthrough-all")
-        run_phase("read", data, lb_store, R / "lb-read.json", *extra, timeout=args.phase_timeout)
+            run_phase("read", data, lb_store, R / "lb-read.json", *extra, timeout=args.phase_timeout)
+        else:   # neighbourhood in its own, time-limited process (see docs/performance.md: _id_of)
+            run_phase("read", data, lb_store, R / "lb-read.json", *extra, "--sections",
+                      "edges,analytics,search,queries", timeout=args.phase_timeout)
+            run_phase("read", data, lb_store, R / "lb-neighbourhood.json", *extra, "--sections", "neighbourhood",
+                      timeout=args.neighbourhood_timeout)
     if want("lb-app"):
         run_phase("app", data, lb_store, R / "lb-app.json", timeout=args.phase_timeout)
     admin_read = n in {parse_scale(x) for x in args.neo4j_admin_scales.split(",") if x.strip()}
@@ -306,8 +311,9 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
     L.append("")
     # ---------------- where pipeline time goes
     L += ["### Where the pipeline's time goes", "",
-          "Store-independent costs measured alone (bench/phases.py `breakdown`) and the store steps "
-          "timed inside the pipeline run (`upsert_*` include the `_fetch_*` and `_write` below them).", "",
+          "Store-independent costs measured alone (bench/phases.py `breakdown`, **CPU seconds**, so the "
+          "shared machine's load does not inflate them) and the store steps timed inside the pipeline run "
+          "(wall seconds; `upsert_*` include the `_fetch_*` and `_write` below them).", "",
           "| scale | records from Arrow | validate nodes | validate rels | search_key | rel_id hash | "
           "Ladybug upsert_nodes | upsert_rels | _write (COPY / LOAD FROM) | _fetch_* |",
           "|---|---|---|---|---|---|---|---|---|---|"]
@@ -417,11 +423,17 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
             stxt = (f"{fmt_ms(max(v['median_ms'] for v in ok))} / {fmt_ms(max(v['p95_ms'] for v in ok))}"
                     if ok else "n/a")
             nb = r.get("neighbourhood") or {}
+            if (not nb or "_error" in nb) and nm == "lb-read":
+                extra_nb = _load(s, "lb-neighbourhood") or {}
+                nb = extra_nb.get("neighbourhood") or {}
+                if not nb and extra_nb.get("_error"):
+                    nb = {"_error": extra_nb["_error"]}
 
             def nbd(d):
                 vs = [v for k, v in nb.items() if k.endswith(f"depth {d}") and "median_ms" in v]
-                return (f"{fmt_ms(max(v['median_ms'] for v in vs))} / {fmt_ms(max(v['p95_ms'] for v in vs))}"
-                        if vs else "n/a")
+                if vs:
+                    return f"{fmt_ms(max(v['median_ms'] for v in vs))} / {fmt_ms(max(v['p95_ms'] for v in vs))}"
+                return ("did not finish: " + str(nb.get("_error"))[:60]) if nb.get("_error") else "n/a"
             ed = r.get("edges") or {}
 
             def e(t):
@@ -478,15 +490,42 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
     mig = [(s, _load(s, "migrate")) for s in scales if _load(s, "migrate")]
     if mig:
         L += ["## Migration between stores (bench/migrate_bench.py)", "",
-              "`GraphStore.iter_export()` on the Ladybug db streamed as records into `ingest.pipeline.run` on a "
-              "fresh Neo4j (batch 10,000): what `techgiants migrate --from graph.lbdb --to bolt://...` would do.", "",
-              "| scale | elements | export alone | export + pipeline into Neo4j | counts match | rejected | client peak RSS | server peak RSS |",
-              "|---|---|---|---|---|---|---|---|"]
+              "A Ladybug db streamed as records into `ingest.pipeline.run` on a fresh Neo4j (batch 10,000): what "
+              "`techgiants migrate --from graph.lbdb --to bolt://...` would do. *iter_export* is "
+              "`GraphStore.iter_export()` as it is (capped: on Ladybug it resolves both ends of every relationship "
+              "with a query each); *columnar export* is `export_columns` in bench/migrate_bench.py (the same records, "
+              "plain columns, keyset pagination), used for the migration.", "",
+              "| scale | elements | iter_export (as is) | columnar export | export + pipeline into Neo4j | counts match | "
+              "rejected | client peak RSS | server peak RSS |",
+              "|---|---|---|---|---|---|---|---|---|"]
         for s, r in mig:
-            L.append(f"| {s} | {fmt_n(r.get('elements'))} | {fmt_s(r.get('export_s'))} ({fmt_n(r.get('export_per_s'))}/s) | "
+            ie = r.get("iter_export") or {}
+            ietxt = (f"{fmt_n(ie.get('per_s'))} records/s" + (f"; {ie['note']}" if ie.get("note") else
+                                                              f", {fmt_s(ie.get('seconds'))}")) if ie else "n/a"
+            L.append(f"| {s} | {fmt_n(r.get('elements'))} | {ietxt} | {fmt_s(r.get('export_s'))} "
+                     f"({fmt_n(r.get('export_per_s'))}/s) | "
                      f"{fmt_s(r.get('migrate_s'))} ({fmt_n(r.get('migrate_per_s'))}/s) | {r.get('counts_match', 'n/a')} | "
                      f"{r.get('rejected', 'n/a')} | {fmt_n(r.get('peak_rss_mb'))} MB | {fmt_n(r.get('server_peak_rss_mb'))} MB |")
         L.append("")
+    # ---------------- prototypes
+    sf = [(s, _load(s, "search_fast")) for s in scales if _load(s, "search_fast")]
+    sk = [(s, _load(s, "searchkey_fast")) for s in scales if _load(s, "searchkey_fast")]
+    if sf or sk:
+        L += ["## Measured fixes (bench-only prototypes)", ""]
+    for s, r in sf:
+        L += [f"`bench/search_fast.py` vs `GraphStore.search` on the {s} Ladybug db (median of 3-5 runs; same top hit?):", "",
+              "| query | store.search | search_fast | same top hit |", "|---|---|---|---|"]
+        for k, v in r.items():
+            L.append(f"| {k} `{v['text']}` | {fmt_ms(v['store.search']['median_ms'])} | "
+                     f"{fmt_ms(v['fast_search']['median_ms'])} | {v['same_top1']} |")
+        L.append("")
+    for s, r in sk:
+        g = r.get("generated", {})
+        b = r.get("bundled", {})
+        L += [f"`bench/searchkey_fast.py` at {s} (CPU seconds): graph.names.search_key {fmt_s(g.get('exact_s'))} vs "
+              f"the cached variant {fmt_s(g.get('fast_s'))} for {fmt_n(g.get('rows'))} entities ({g.get('speedup')}x), "
+              f"{g.get('mismatches')} different keys; bundled data: {b.get('rows')} entities, {b.get('mismatches')} "
+              "different.", ""]
     # ---------------- targets
     L += targets(scales)
     md = "\n".join(L) + "\n"
@@ -572,6 +611,7 @@ def main(argv=None) -> None:
     ap.add_argument("--cypher-timeout-1m", type=float, default=240.0, help="variable-length Cypher, 1M and up")
     ap.add_argument("--profile-scale", default="100k")
     ap.add_argument("--phase-timeout", type=float, default=3600.0)
+    ap.add_argument("--neighbourhood-timeout", type=float, default=900.0, help="1M+: the neighbourhood phase")
     ap.add_argument("--only", default="", help="comma-separated phases: lb-raw,lb-pipeline,lb-fast,breakdown,lb-read,"
                                                 "lb-app,neo-raw,neo-admin,neo-pipeline")
     ap.add_argument("--force", action="store_true", help="re-run phases whose results exist")

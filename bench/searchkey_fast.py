@@ -32,11 +32,29 @@ def _norm_full(text: str) -> str:
     return norm(text)
 
 
+# Characters whose reading depends on the word (ICU's Han-Latin rules use the context):
+# strings containing one of them take the exact path.
+POLYPHONES = set("重长行藏乐会还都朝传单调便差分得地的着了空数省处种没相将系家区曾解奇干只大")
+
+
+@lru_cache(maxsize=200_000)
+def _norm_char(ch: str) -> str:
+    return norm(ch)
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
+
+
 def fast_norm(text: str) -> str:
     if text.isascii():
         # ASCII: normality lower-cases, turns punctuation into spaces and squashes them, so
         # word-by-word is exact as long as every word normalises to single-space-separated text
         return " ".join(x for x in (_norm_word(w) for w in text.split()) if x)
+    if all(_cjk(ch) for ch in text) and not POLYPHONES.intersection(text):
+        # pure Chinese without polyphones: ICU transliterates character by character
+        # (~150 µs per name through ICU, ~2 µs through the per-character cache)
+        return " ".join(x for x in (_norm_char(ch) for ch in text) if x)
     return _norm_full(text)
 
 
@@ -73,6 +91,7 @@ def _rows_bundled() -> list[dict]:
 def measure(rows: list[dict]) -> dict:
     _norm_word.cache_clear()
     _norm_full.cache_clear()
+    _norm_char.cache_clear()
     t = time.process_time()
     exact = [search_key(r) for r in rows]
     t_exact = time.process_time() - t

