@@ -26,6 +26,7 @@ KINDS = {
     "rdf": "graph.rdf",
     "bundled": "ingest.bundled",
     "mapping": "ingest.mapping",
+    "dod1260h": "ingest.dod1260h",
 }
 
 
