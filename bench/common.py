@@ -162,3 +162,9 @@ def fmt_n(x) -> str:
     if x >= 1e3:
         return f"{x / 1e3:.0f}k"
     return f"{x:.0f}"
+
+
+def fmt_mb(x) -> str:
+    if x is None or isinstance(x, str):
+        return "n/a" if x is None else x
+    return f"{x / 1024:.2f} GB" if x >= 1024 else f"{x:.0f} MB"

@@ -92,7 +92,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    store = open_store(args.store, read_only=not args.store.startswith("bolt://"))
+    if args.store.startswith("bolt://"):
+        store = open_store(args.store)
+    else:
+        from graph.stores.ladybug import LadybugStore
+        store = LadybugStore(args.store, read_only=True, buffer_pool_mb=3072)
     man = json.loads((Path(args.data) / "manifest.json").read_text()) if args.data else {"params": {}}
     name = man["params"].get("search_name", "Hangzhou Hikvision Digital Technology Co., Ltd.")
     words = name.split()

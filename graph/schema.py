@@ -166,7 +166,7 @@ def _check_value(p: Prop, v: Any) -> Any:
         if len(v) != 10:
             raise ValueError(f"not an ISO date YYYY-MM-DD: {v!r}")
     if p.type == "list":
-        if isinstance(v, (str, bytes)):
+        if not isinstance(v, (list, tuple)):
             raise ValueError("expected a list of strings")
         v = [_check_text(str(x), MAX_LIST_ITEM) for x in v if x is not None and str(x) != ""]
         # stable de-duplication keeps the first spelling
@@ -174,7 +174,10 @@ def _check_value(p: Prop, v: Any) -> Any:
     if p.type == "float":
         if isinstance(v, bool):
             raise ValueError("expected a number")
-        v = float(v)
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, not {type(v).__name__}") from None
         if v != v:
             raise ValueError("NaN is not a value")
     if p.range is not None and not (p.range[0] <= v <= p.range[1]):

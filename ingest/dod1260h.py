@@ -12,8 +12,6 @@ load it yourself; it is not part of the bundled data.
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Iterator
 
@@ -36,8 +34,12 @@ def _node(name: str, sources: list[str]) -> Node:
 def parse(path: str | Path, as_of: str | None = None) -> Iterator:
     path = str(path)
     text, _ = textutil.read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    # textutil.csv_records, not csv.DictReader: a broken quote or an oversized cell costs its line
+    # (DictReader raised csv.Error out of the parser, or silently ran rows together)
+    lines = textutil.csv_records(text)
+    first = next(lines, None)
+    header = [h.strip().lstrip("\ufeff") for h in (first[1] or [])] if first else []
+    missing = [c for c in REQUIRED if c not in header]
     if missing:
         yield Rejected(path, "header", missing[0], f"missing column(s): {', '.join(missing)}")
         return
@@ -47,17 +49,29 @@ def parse(path: str | Path, as_of: str | None = None) -> Iterator:
                           publisher="OpenSanctions (CC BY-NC 4.0)", kind="dataset",
                           url="https://www.opensanctions.org/datasets/us_dod_chinese_milcorps/")
     src = [SOURCE_ID]
-    for n, row in enumerate(reader, start=2):
+    for n, fields, error in lines:
         where = f"line {n}"
+        if error or len(fields) != len(header):
+            yield Rejected(path, where, "csv", error or f"expected {len(header)} columns, found {len(fields)}")
+            continue
+        row = dict(zip(header, fields))
+        bad = [k for k, v in row.items() if textutil.undecodable(v)]
+        if bad:
+            yield Rejected(path, where, bad[0], "bytes that are not text in the file's encoding", raw=row)
+            continue
         name = textutil.clean(row.get("Clean Name")) or textutil.clean(row.get("Name"))
         if not name:
             yield Rejected(path, where, "Name", "no name", raw=row)
             continue
         try:
             since = textutil.parse_date(row.get("Start date"))
+        except ValueError as e:
+            yield Rejected(path, where, "Start date", str(e), raw=row)
+            continue
+        try:
             until = textutil.parse_date(row.get("End date"))
         except ValueError as e:
-            yield Rejected(path, where, "Start date" if "Start" in str(e) else "End date", str(e), raw=row)
+            yield Rejected(path, where, "End date", str(e), raw=row)
             continue
         ent = _node(name, src)
         aliases = [a for a in (textutil.clean(row.get("Alias")), textutil.clean(row.get("Previous Name")),

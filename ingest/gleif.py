@@ -96,8 +96,10 @@ def _rows(path: Path) -> tuple[str, list[tuple[str, dict]] | None, tuple[str | N
         except (ValueError, RecursionError) as e:  # RecursionError: nested too deeply
             return "json", None, ("json", f"invalid JSON: {e}")
         items = data.get("data", []) if isinstance(data, dict) else data
-        items = [items] if isinstance(items, dict) else list(items or [])
-        included = data.get("included", []) if isinstance(data, dict) else []
+        items = [items] if isinstance(items, dict) else items or []
+        included = (data.get("included") or []) if isinstance(data, dict) else []
+        if not isinstance(items, list) or not isinstance(included, list):  # `"data": 5`
+            return "json", None, ("data", "not GLEIF API JSON: data and included must be lists of records")
         out = [(f"data[{i}]", it) for i, it in enumerate(items)]
         out += [(f"included[{i}]", it) for i, it in enumerate(included)]
         return "json", out, None

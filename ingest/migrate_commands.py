@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def migrate_cmd(src: str = typer.Option(..., "--from", help="Source store: a file path (embedded) or bolt://host:7687."),
                 dst: str = typer.Option(..., "--to", help="Target store: a file path (embedded) or bolt://host:7687."),
-                batch: int = typer.Option(5000, "--batch", min=1, help="Records per transaction batch."),
+                batch: int = typer.Option(5000, "--batch", min=1, help="Records per batch (written through the pipeline, then checkpointed)."),
                 resume: bool = typer.Option(False, "--resume", help="Continue an interrupted migration from its checkpoint."),
                 checkpoint: Optional[str] = typer.Option(None, "--checkpoint",
                                                          help="Checkpoint file (default: next to an embedded target, "

@@ -74,7 +74,8 @@ def ingest_paths(kind: str, paths: list[str], *, store: str | None, as_of: str |
     with open_store(store) as s:
         s.create_schema()
         resolver = None
-        if resolve:
+        # a backup is already resolved: restoring it must give back exactly what was exported
+        if resolve and kind != "jsonl":
             try:
                 from ingest.resolve import Resolver
                 resolver = Resolver.from_store(s)

@@ -119,7 +119,7 @@ def parse(path: str | Path, as_of: str | None = None, filer_name: str | None = N
     file = str(path)
     try:
         root = _load(path)
-    except (DefusedXmlException, ParseError, OSError) as e:
+    except (DefusedXmlException, ParseError, OSError, LookupError, ValueError) as e:  # LookupError: unknown encoding
         yield Rejected(file, "file", "xml", f"unsafe or unreadable XML, not parsed: {type(e).__name__}: {e}")
         return
     rows = [e for e in root.iter() if _local(e.tag) == "infoTable"]
@@ -137,7 +137,7 @@ def parse(path: str | Path, as_of: str | None = None, filer_name: str | None = N
             doc_cik = _find(doc, "credentials", "cik") or _find(doc, "cik")
             doc_period = _us_date(_find(doc, "reportCalendarOrQuarter") or _find(doc, "periodOfReport"))
             filed = _us_date(_find(doc, "signatureDate"))
-        except (DefusedXmlException, ParseError, OSError) as e:
+        except (DefusedXmlException, ParseError, OSError, LookupError, ValueError) as e:  # LookupError: unknown encoding
             yield Rejected(str(primary), "file", "xml", f"unsafe or unreadable primary_doc.xml: {e}")
     name_guess, period_guess = _from_name(path)
     name = clean(filer_name) or doc_name or name_guess

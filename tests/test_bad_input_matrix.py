@@ -99,7 +99,7 @@ def _case_id(case: dict) -> str:
 def test_manifest_lists_enough_files_of_every_format():
     kinds = Counter(c["kind"] for c in MANIFEST)
     assert len(MANIFEST) >= 40
-    assert set(kinds) >= {"csl", "ofac", "uslists", "ftm", "bods", "gleif", "holdings", "13f", "jsonl", "curated"}
+    assert set(kinds) >= {"csl", "ofac", "uslists", "ftm", "bods", "gleif", "holdings", "13f", "jsonl", "curated", "dod1260h"}
     for c in MANIFEST:
         assert (BAD / c["file"]).exists(), c["file"]
         assert {"file", "kind", "about", "rejected", "fields", "landed", "exit"} <= set(c), c["file"]

@@ -42,6 +42,10 @@ CURATED_SOURCES = b"- id: src:fuzz\n  name: Fuzz source\n  kind: report\n"
 CURATED_COMPANIES = (b"- {id: company:fuzz-a, name: Fuzz Alpha Co., country: CN, sources: [src:fuzz]}\n"
                      b"- id: company:fuzz-b\n  name: Fuzz Beta Ltd\n  aliases: [FB, \"\xe7\xa4\xba\xe4\xbe\x8b\"]\n"
                      b"  founded: 2001-04-18\n  sources: [src:fuzz]\n")
+DOD1260H = (b"Name,Clean Name,Alias,Previous Name,Parent Name,Note,Start date,End date,Source Url\n"
+            b"Example Aero Engine Co. (EAE)*,Example Aero Engine Co.,EAE,,Example Aviation Group,,2021-06-03,,https://x/1\n"
+            b"Example Aviation Group,Example Aviation Group,,,,,2021-06-03,2024-01-31,https://x/1\n"
+            b"Example Shipbuilding Research Institute,,,,Example Aviation Group,Note,2022-10-05,,https://x/2\n")
 CURATED_OWNS = b"- {from: company:fuzz-a, to: company:fuzz-b, share: 0.51, start: 2019-01-01, sources: [src:fuzz]}\n"
 
 # name -> (kind, the fuzzed file's name, its valid sample, the other files of the input folder,
@@ -67,6 +71,7 @@ PARSERS = {
     "curated": ("curated", "companies.yaml", CURATED_COMPANIES,
                 {"sources.yaml": CURATED_SOURCES, "owns.yaml": CURATED_OWNS}, True),
     "rdf": ("rdf", "graph.ttl", FIX / "rdf" / "wikidata_hikvision.ttl", {}, False),
+    "dod1260h": ("dod1260h", "history.csv", DOD1260H, {}, False),
     "mapping": ("mapping", "bad-rows.csv", FIX / "mapping" / "bad-rows.csv",
                 {"bad-rows.mapping.yaml": FIX / "mapping" / "bad-rows.mapping.yaml"}, "bad-rows.mapping.yaml"),
 }

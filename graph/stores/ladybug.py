@@ -67,8 +67,11 @@ class LadybugStore(GraphStore):
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            # a process killed mid-transaction leaves a torn WAL tail: replay up to it and drop
+            # it (the binding's default refuses to open the whole database; docs/reliability.md)
             self.db = ladybug.Database(self.path, read_only=read_only,
-                                       buffer_pool_size=buffer_pool_mb * 1024 * 1024)
+                                       buffer_pool_size=buffer_pool_mb * 1024 * 1024,
+                                       throw_on_wal_replay_failure=False)
         except RuntimeError as e:
             raise StoreError(f"cannot open {self.path}: {e}") from None
         self._local = threading.local()
