@@ -327,7 +327,7 @@ def _rows(x):
     return None
 
 
-def bench_queries(store, params: dict, reps: int, timeout: float, reopen=None) -> dict:
+def bench_queries(store, params: dict, reps: int, timeout: float, reopen=None, progress=None) -> dict:
     try:
         import queries
         lib = queries.load_library()
@@ -350,6 +350,8 @@ def bench_queries(store, params: dict, reps: int, timeout: float, reopen=None) -
         if q.name in ANALYTICAL:
             res["analytical"] = ANALYTICAL[q.name]
         out[q.name] = res
+        if progress is not None:
+            progress(out)
     return out
 
 
@@ -557,7 +559,9 @@ def phase_read(args) -> dict:
         t = time.perf_counter()
         try:
             if sec == "queries":
-                out["queries"] = bench_queries(store, params, args.reps, args.timeout, reopen)
+                out["queries"] = bench_queries(store, params, args.reps, args.timeout, reopen,
+                                               lambda qs: write_json(args.out, {**out, "queries": qs,
+                                                                                "_partial": True}))
             elif sec == "search":
                 out["search"] = bench_search(store, params, args.reps)
             elif sec == "neighbourhood":
