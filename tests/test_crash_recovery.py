@@ -246,12 +246,22 @@ def _run_and_kill_in_transaction(cmd, store, nth: int, delay: float, env, timeou
     rc = p.wait(timeout=60)
     err = p.stderr.read().decode(errors="replace")
     p.stderr.close()
-    # the server notices the dropped connection and rolls the open transaction back
-    end = time.monotonic() + 30
-    while _write_transactions(store) and time.monotonic() < end:
-        time.sleep(0.05)
+    settle(store)
     assert not _write_transactions(store), "the killed client's transaction is still open on the server"
     return {"killed": rc == -signal.SIGKILL, "rc": rc, "transaction": killed_in, "stderr": err[-2000:]}
+
+
+def settle(store, timeout: float = 30.0) -> None:
+    """Wait until a killed client's work is over on the server: no write transaction of it open
+    (the server rolls it back when it notices the dropped connection, or finishes the commit the
+    client had sent before it died) and the counts no longer move."""
+    end, before = time.monotonic() + timeout, None
+    while time.monotonic() < end:
+        now = None if _write_transactions(store) else store.counts()
+        if now is not None and now == before:
+            return
+        before = now
+        time.sleep(0.3)
 
 
 def test_neo4j_client_killed_mid_transaction(request, tmp_path):
