@@ -17,7 +17,6 @@ Also: a reader process keeps answering while a writer process ingests into the s
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import random
@@ -28,8 +27,6 @@ import textwrap
 import time
 from collections import defaultdict
 from pathlib import Path
-
-import pytest
 
 from graph.stores.ladybug import LadybugStore
 from ingest import pipeline
@@ -169,14 +166,6 @@ def _run_and_kill_at_wal(cmd: list[str], wal: Path, kill_at: int, env: dict, tim
     return {"killed": rc == -signal.SIGKILL, "rc": rc, "wal_bytes": size, "stderr": err[-2000:]}
 
 
-# graph/stores/ladybug.py must open with throw_on_wal_replay_failure=False: with the binding's default
-# (True) a WAL that ends in the torn record of the transaction being written when the process died
-# makes the whole database unopenable ("Checksum verification failed, the WAL file is corrupted").
-STORE_DROPS_TORN_WAL = "throw_on_wal_replay_failure=False" in inspect.getsource(LadybugStore)
-
-
-@pytest.mark.xfail(not STORE_DROPS_TORN_WAL, strict=False,
-                   reason="pending: LadybugStore must pass throw_on_wal_replay_failure=False (see docs/reliability.md)")
 def test_ladybug_ingest_survives_sigkill(tmp_path):
     rng = random.Random(SEED)
     env = _env(tmp_path)
