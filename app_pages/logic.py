@@ -44,39 +44,36 @@ def nodes_by_ids(store: GraphStore, ids: Iterable[str], labels: Iterable[str] | 
     return out
 
 
-def designations(store: GraphStore, ids: Iterable[str]) -> dict[str, list[dict]]:
-    """LISTED_ON designations for many entities: one query per label (batched ids).
-    Each: list_id, list, since, until, notice, reason, entry_name, license_*, sources, active."""
+def _findings(store: GraphStore, ids: Iterable[str], rtype: str) -> dict[str, list[dict]]:
+    """LISTED_ON or CAPTURED_BY relationships of many entities: one query per label (batched ids)."""
     ids = list(dict.fromkeys(ids))
     out: dict[str, list[dict]] = defaultdict(list)
     if not ids:
         return out
-    for label in SCHEMA.rels["LISTED_ON"].sources:
+    for label in SCHEMA.rels[rtype].sources:
         for chunk in _chunks(ids):
-            res = store.read(_q("MATCH (a:{L})-[r:LISTED_ON]->(l:SanctionsList) WHERE a.id IN $ids "
-                                "RETURN a.id, r, l.id, l.name", L=label), {"ids": chunk})
+            res = store.read(_q("MATCH (a:{L})-[r:{T}]->(l:SanctionsList) WHERE a.id IN $ids "
+                                "RETURN a.id, r, l.id, l.name", L=label, T=rtype), {"ids": chunk})
             for aid, r, lid, lname in res.rows:
                 out[aid].append({**{k: v for k, v in r.items() if k not in ("type", "src", "dst")},
-                                 "list_id": lid, "list": lname or lid, "active": not r.get("until")})
+                                 "list_id": lid, "list": lname or lid})
+    return out
+
+
+def designations(store: GraphStore, ids: Iterable[str]) -> dict[str, list[dict]]:
+    """LISTED_ON designations for many entities.
+    Each: list_id, list, since, until, notice, reason, entry_name, license_*, sources, active."""
+    out = _findings(store, ids, "LISTED_ON")
     for v in out.values():
+        for d in v:
+            d["active"] = not d.get("until")
         v.sort(key=lambda d: (not d["active"], d.get("since") or "9999", d["list"]))
     return out
 
 
 def captures(store: GraphStore, ids: Iterable[str]) -> dict[str, list[dict]]:
     """Derived CAPTURED_BY (50% rule) findings for many entities."""
-    ids = list(dict.fromkeys(ids))
-    out: dict[str, list[dict]] = defaultdict(list)
-    if not ids:
-        return out
-    for label in SCHEMA.rels["CAPTURED_BY"].sources:
-        for chunk in _chunks(ids):
-            res = store.read(_q("MATCH (a:{L})-[r:CAPTURED_BY]->(l:SanctionsList) WHERE a.id IN $ids "
-                                "RETURN a.id, r, l.id, l.name", L=label), {"ids": chunk})
-            for aid, r, lid, lname in res.rows:
-                out[aid].append({**{k: v for k, v in r.items() if k not in ("type", "src", "dst")},
-                                 "list_id": lid, "list": lname or lid})
-    return out
+    return _findings(store, ids, "CAPTURED_BY")
 
 
 # ---------------------------------------------------------------- search

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from graph.store import GraphStore
+from graph.store import _q, GraphStore
 
 from app_pages import text as T
 from app_pages.logic import _chunks, nodes_by_ids
@@ -154,8 +154,8 @@ def match_positions(store: GraphStore, positions: list[Position], limit: int = 5
             if label == "Index":
                 continue
             for chunk in _chunks(sorted(wanted)):
-                res = store.read(f"MATCH (n:`{label}`) UNWIND n.identifiers AS i WITH n, i WHERE i IN $ids "
-                                 "RETURN DISTINCT n", {"ids": chunk})
+                res = store.read(_q("MATCH (n:{L}) UNWIND n.identifiers AS i WITH n, i WHERE i IN $ids "
+                                    "RETURN DISTINCT n", L=label), {"ids": chunk})
                 for (n,) in res.rows:
                     for i in n.get("identifiers") or []:
                         if i in wanted:

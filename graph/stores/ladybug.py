@@ -36,10 +36,10 @@ def schema_ddl() -> list[str]:
     """CREATE statements for every label and relationship type, from schema.yaml."""
     out = []
     for label, nt in SCHEMA.nodes.items():
-        out.append(f"CREATE NODE TABLE IF NOT EXISTS `{label}`({_ddl_props(nt.props)}, PRIMARY KEY(id))")
+        out.append("CREATE NODE TABLE IF NOT EXISTS `{L}`({p}, PRIMARY KEY(id))".format(L=label, p=_ddl_props(nt.props)))
     for rtype, rt in SCHEMA.rels.items():
         pairs = ", ".join(f"FROM `{a}` TO `{b}`" for a, b in rt.pairs)
-        out.append(f"CREATE REL TABLE IF NOT EXISTS `{rtype}`({pairs}, {_ddl_props(rt.props)})")
+        out.append("CREATE REL TABLE IF NOT EXISTS `{T}`({pairs}, {p})".format(T=rtype, pairs=pairs, p=_ddl_props(rt.props)))
     return out
 
 
