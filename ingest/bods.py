@@ -46,7 +46,6 @@ in a person's description), and anything the graph schema refuses.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -82,14 +81,7 @@ def _date(value: Any, field: str) -> str | None:
     text = str(value or "").strip()
     if not text or re.fullmatch(r"\d{4}(?:-\d{2})?", text):
         return None
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?", text)
-    try:
-        if not m:
-            raise ValueError
-        dt.date.fromisoformat(m.group(1))
-    except ValueError:
-        raise _Bad(field, f"{field} is not an ISO date: {text!r}") from None
-    return m.group(1)
+    return textutil.timestamp_date(text, field)
 
 
 def _pct(value: Any) -> float:

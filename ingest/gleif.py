@@ -38,7 +38,6 @@ Decisions
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -68,14 +67,7 @@ def _date(value: Any, field: str) -> str | None:
     text = clean(value)
     if not text:
         return None
-    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?", text)
-    try:
-        if not m:
-            raise ValueError
-        dt.date.fromisoformat(m.group(1))
-    except ValueError:
-        raise _Bad(field, f"{field} is not an ISO date: {text!r}") from None
-    return m.group(1)
+    return textutil.timestamp_date(text, field)
 
 
 def _lei(value: Any, field: str) -> str:

@@ -437,6 +437,18 @@ class BadValue(ValueError):
         self.field = field
 
 
+def timestamp_date(text: str, field: str) -> str:
+    """The date of an ISO date or timestamp ("2012-06-06T15:53:00.000Z" -> "2012-06-06"); BadValue otherwise."""
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]*(?:Z|[+-]\d{2}:?\d{2})?)?", text)
+    try:
+        if not m:
+            raise ValueError
+        dt.date.fromisoformat(m.group(1))
+    except ValueError:
+        raise BadValue(field, f"{field} is not an ISO date: {text!r}") from None
+    return m.group(1)
+
+
 def check(records: list, file: str, record: str, raw: Any = None) -> list:
     """Validate a row's nodes and relationships together: all of them, or one Rejected.
 
