@@ -22,12 +22,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graph.ownership import (  # noqa: E402
     build_graph,
     exposure,
+    exposure_table,
     fifty_percent_rule,
     ultimate_owners,
 )
@@ -163,6 +165,14 @@ def main(argv=None) -> dict:
                                for v in ("direct", "subsidiary", "parent", "index")}
     del exps
     timed("exposure_prebuilt", lambda: exposure(holdings, g, restricted, constituents, tracks))
+    # the columnar path graph.analysis uses: Arrow in (as store.edges returns), Arrow out
+    own_t = pa.table({"src": [o for o, _, _ in ownership], "dst": [a for _, a, _ in ownership],
+                      "share": pa.array([s for _, _, s in ownership], pa.float64())})
+    hold_t = pa.table({"investor": [h[0] for h in holdings], "asset": [h[1] for h in holdings],
+                       "weight": pa.array([h[2] for h in holdings], pa.float64())})
+    g_t = timed("build_graph_arrow", lambda: build_graph(own_t))
+    timed("cascade_arrow_prebuilt", lambda: fifty_percent_rule(g_t, listed))
+    timed("exposure_table_prebuilt", lambda: exposure_table(hold_t, g_t, restricted, constituents, tracks))
     if args.through_restricted:
         res["exposures_through_restricted"] = len(timed(
             "exposure_through_restricted",

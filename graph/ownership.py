@@ -13,6 +13,11 @@ Conventions
   same (owner, asset) pair are summed (range upper bounds are capped at 1).
 * Any function taking ``edges`` also accepts an :class:`OwnershipGraph` built
   once with :func:`build_graph`; build it once when calling repeatedly.
+* Columnar input: ``edges`` / ``holdings`` may also be a ``pyarrow.Table`` whose
+  columns are, in order, the tuple fields (e.g. what ``GraphStore.edges``
+  returns, with ``src``/``dst`` first). Ids are then interned by Arrow's hash
+  kernels and nothing is materialised per edge; :func:`exposure_table` returns
+  the exposures as an Arrow table.
 * Matrix convention: ``A[i, j]`` is the share of ``j`` owned directly by ``i``
   (rows are owners, columns are assets). Integrated (look-through) ownership is
   ``T = A + A^2 + A^3 + ... = (I - A)^-1 - I``: ``T[i, j]`` is the sum over every
@@ -32,6 +37,14 @@ Algorithms
   shares are added to their assets' sums (vectorised per round); assets that
   cross the threshold form the next round. Every edge is touched at most once:
   O(V + E) after building the graph.
+* Exposure: one multi-source BFS up and one down from the restricted
+  companies over (node, target) integer keys, joined to the positions by
+  sorted search; paths are rebuilt from BFS next-hops as an index matrix and
+  turned into Arrow lists with one ``take``.
+* Interning: Arrow's hash kernels (``dictionary_encode``, ``index_in``), the
+  hash built over the smaller side. At 1M companies (1.01M OWNS, 1.47M HOLDS,
+  2,046 seeds): build 0.6-0.9 CPU-s, cascade 0.65, exposure_table 2.2
+  (623k exposures), from Arrow tables.
 * Look-through: exact block-triangular solve of ``(I - A) X = B``. Strongly
   connected components (cross-holdings, cycles) are solved exactly as small
   dense systems ``(I - D)^-1``; the remaining inter-component matrix ``N`` is a
@@ -48,11 +61,12 @@ import functools
 import gc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
@@ -182,8 +196,22 @@ class OwnershipGraph:
             self._cache["index"] = dict(zip(self.ids, range(len(self.ids))))
         return self._cache["index"]
 
+    @property
+    def arrow_ids(self) -> pa.Array:
+        """The ids as an Arrow string array (node index = position)."""
+        if "arrow" not in self._cache:
+            self._cache["arrow"] = pa.array(self.ids, pa.string())
+        return self._cache["arrow"]
+
     def lookup(self, ids: Iterable[str]) -> np.ndarray:
         """Node index of every id, -1 where absent."""
+        if isinstance(ids, (pa.Array, pa.ChunkedArray)) or (
+                isinstance(ids, list) and len(ids) > 1000 and self.n > 1000 and isinstance(ids[0], str)):
+            try:  # Arrow's hash lookup over contiguous strings: no Python object per id
+                arr = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids, pa.string())
+                return _arrow_lookup(arr.cast(pa.string()), self.arrow_ids)
+            except (pa.ArrowException, TypeError):
+                ids = ids.to_pylist() if isinstance(ids, (pa.Array, pa.ChunkedArray)) else ids
         ids = ids if isinstance(ids, list) else list(ids)
         if _pd is not None and (len(ids) > 1000 or (self.n > 100_000 and "index" not in self._cache)):
             if "pindex" not in self._cache:
@@ -222,6 +250,24 @@ class OwnershipGraph:
         if direction == "up":
             return self.in_ptr, self.src[self.in_order]
         return self.out_ptr, self.dst
+
+
+def _arrow_lookup(probes, ids: pa.Array) -> np.ndarray:
+    """Position of every probe in ids (unique), -1 where absent.
+
+    The hash table is built over the smaller side: hashing a million graph ids costs
+    ~0.2 s per call, so a few thousand probes are deduplicated, hashed, and the graph
+    ids looked up in them instead."""
+    if len(probes) * 4 >= len(ids):
+        return pc.index_in(probes, value_set=ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    enc = pc.dictionary_encode(probes)
+    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    at = pc.index_in(ids, value_set=enc.dictionary).to_numpy(zero_copy_only=False)   # float with NaN for null
+    node = np.full(len(enc.dictionary) + 1, -1, dtype=np.int64)
+    hit = ~np.isnan(at) if at.dtype.kind == "f" else np.ones(len(at), dtype=bool)
+    node[at[hit].astype(np.int64)] = np.flatnonzero(hit)
+    codes = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return node[codes]
 
 
 try:  # pandas' C hash table interns millions of ids several times faster than a dict
@@ -268,6 +314,11 @@ def _float_col(rows: Sequence, i: int) -> np.ndarray:
 
 def _factorize(values: list) -> tuple[np.ndarray, list]:
     """(codes, uniques in order of first appearance)."""
+    if len(values) > 1000 and isinstance(values[0], str):
+        try:
+            return _factorize_arrow(pa.array(values, pa.string()))[:2]
+        except (pa.ArrowException, TypeError):
+            pass
     if _pd is not None and len(values) > 1000:
         codes, uniq = _pd.factorize(np.array(values, dtype=object))
         return codes.astype(np.int64), uniq.tolist()
@@ -276,24 +327,58 @@ def _factorize(values: list) -> tuple[np.ndarray, list]:
     return np.array(codes, dtype=np.int64), list(index)
 
 
+def _factorize_arrow(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list, pa.Array]:
+    """(codes, uniques in order of first appearance, uniques as Arrow) via Arrow's hash kernel."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], pa.string())
+    enc = pc.dictionary_encode(values.cast(pa.string()))
+    if enc.null_count:
+        raise ValueError("null id in ownership edges")
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist(), enc.dictionary
+
+
+def _arrow_float(table: pa.Table, i: int) -> np.ndarray:
+    """Column i of an Arrow table as floats (nulls and missing -> NaN)."""
+    if table.num_columns <= i:
+        return np.full(table.num_rows, np.nan)
+    col = table.column(i).cast(pa.float64())
+    return col.to_numpy() if col.null_count == 0 else col.fill_null(np.nan).to_numpy()
+
+
+def _is_table(x: Any) -> bool:
+    return isinstance(x, pa.Table)
+
+
 @_gc_paused
-def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = ()) -> OwnershipGraph:
+def build_graph(edges: Iterable[tuple] | pa.Table | OwnershipGraph, nodes: Iterable[str] = ()) -> OwnershipGraph:
     """Intern ``(owner, asset[, share[, share_min, share_max]])`` edges (idempotent on a graph).
 
+    ``edges`` may be tuples or an Arrow table with those columns in that order.
     ``nodes`` adds ids without edges (they get indices first, in order).
     """
     if isinstance(edges, OwnershipGraph):
         return edges
-    edges = edges if isinstance(edges, (list, tuple)) else list(edges)
-    nodes = list(nodes)
-    m = len(edges)
-    codes, ids = _factorize(nodes + list(map(itemgetter(0), edges)) + list(map(itemgetter(1), edges)))
+    arrow_ids = None
+    if _is_table(edges):
+        nodes = pa.array(list(nodes), pa.string()) if not isinstance(nodes, (pa.Array, pa.ChunkedArray)) else nodes
+        m = edges.num_rows
+        parts = [nodes, edges.column(0), edges.column(1)]
+        chunks = [c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+        codes, ids, arrow_ids = _factorize_arrow(pa.chunked_array([c.cast(pa.string()) for c in chunks], pa.string()))
+        k0 = len(nodes)
+        share, smin, smax = (_arrow_float(edges, i) for i in (2, 3, 4))
+    else:
+        edges = edges if isinstance(edges, (list, tuple)) else list(edges)
+        nodes = list(nodes)
+        m = len(edges)
+        codes, ids = _factorize(nodes + list(map(itemgetter(0), edges)) + list(map(itemgetter(1), edges)))
+        k0 = len(nodes)
+        share = _float_col(edges, 2)
+        smin = _float_col(edges, 3)
+        smax = _float_col(edges, 4)
     n = len(ids)
-    s = codes[len(nodes):len(nodes) + m]
-    d = codes[len(nodes) + m:]
-    share = _float_col(edges, 2)
-    smin = _float_col(edges, 3)
-    smax = _float_col(edges, 4)
+    s = codes[k0:k0 + m]
+    d = codes[k0 + m:]
     if m and (np.nanmin(np.r_[share, smin, smax, 0.0]) < 0):
         raise ValueError("negative ownership share")
     unknown = np.isnan(share)
@@ -307,8 +392,11 @@ def build_graph(edges: Iterable[tuple] | OwnershipGraph, nodes: Iterable[str] = 
     lo_s = np.bincount(inv, weights=lo, minlength=k)
     hi_s = np.minimum(np.bincount(inv, weights=hi, minlength=k), 1.0)
     in_order = np.argsort(dst, kind="stable")
-    return OwnershipGraph(ids, src, dst, sums, known, lo_s, hi_s,
-                          _ptr(src, n), in_order, _ptr(dst[in_order], n))
+    g = OwnershipGraph(ids, src, dst, sums, known, lo_s, hi_s,
+                       _ptr(src, n), in_order, _ptr(dst[in_order], n))
+    if arrow_ids is not None:
+        g._cache["arrow"] = arrow_ids
+    return g
 
 
 def _unique(a: np.ndarray) -> np.ndarray:
@@ -755,10 +843,11 @@ def _reach_pairs(ptr: np.ndarray, nbr: np.ndarray, targets: np.ndarray, stop: np
 
 
 def _paths(keys: np.ndarray, hops: np.ndarray, k: int, pair_idx: np.ndarray,
-           targets: np.ndarray, ids: list) -> list[list[str]]:
-    """Id paths node -> ... -> target for the pairs at positions pair_idx."""
+           targets: np.ndarray) -> np.ndarray:
+    """Node paths node -> ... -> target for the pairs at positions pair_idx, one row
+    per pair, padded with -1 at the end."""
     if not pair_idx.size:
-        return []
+        return np.empty((0, 1), dtype=np.int64)
     node = keys[pair_idx] // k
     tpos = keys[pair_idx] % k
     tgt = targets[tpos]
@@ -773,19 +862,171 @@ def _paths(keys: np.ndarray, hops: np.ndarray, k: int, pair_idx: np.ndarray,
         nxt[live] = hops[pos]
         steps.append(np.where(live, nxt, -1))
         cur = np.where(live, nxt, tgt)
-    mat = np.stack(steps, axis=1)
-    lengths = (mat >= 0).sum(axis=1).tolist()
-    names = np.array(ids, dtype=object)[np.maximum(mat, 0)].tolist()
-    return [row[:n] for row, n in zip(names, lengths)]
+    return np.stack(steps, axis=1)
 
 
-def _nan_none(a: np.ndarray) -> list:
-    o = a.astype(object)
-    o[np.isnan(a)] = None
-    return o.tolist()
+def _str(a) -> pa.Array:
+    """An Arrow array or chunked array of ids as one string array."""
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks() if a.num_chunks else pa.array([], pa.string())
+    return a.cast(pa.string())
+
+
+def _list_paths(names: pa.Array, first: np.ndarray, rest: np.ndarray, shift: int) -> pa.Array:
+    """list<string> paths ``[names[first[i]], *names[shift + rest[i]]]`` (rest padded with -1
+    at the end): one ``take`` over a names array holding the investors then the node ids."""
+    idx = np.concatenate([first[:, None], np.where(rest >= 0, rest + shift, -1)], axis=1)
+    ok = idx >= 0
+    offsets = np.zeros(len(first) + 1, dtype=np.int32)
+    np.cumsum(ok.sum(axis=1), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), names.take(pa.array(idx[ok])))   # row-major
+
+
+def _table(rows, names: list[str], floats: Sequence[str] = ()) -> pa.Table:
+    """Tuples (or an Arrow table with the fields as its first columns) as a table named ``names``."""
+    if _is_table(rows):
+        cols = [rows.column(i) if i < rows.num_columns else pa.nulls(rows.num_rows, pa.float64())
+                for i in range(len(names))]
+    else:
+        rows = rows if isinstance(rows, (list, tuple)) else list(rows)
+        cols = [pa.array([r[i] if len(r) > i else None for r in rows],
+                         pa.float64() if nm in floats else pa.string()) for i, nm in enumerate(names)]
+    cols = [c.cast(pa.float64()) if nm in floats else c.cast(pa.string()) for c, nm in zip(cols, names)]
+    return pa.table(dict(zip(names, cols)))
+
+
+def _f(a: np.ndarray) -> pa.Array:
+    return pa.array(a, pa.float64(), from_pandas=True)   # NaN -> null
+
+
+EXPOSURE_COLUMNS = ["investor", "company", "via", "path", "look_through", "held", "weight", "share"]
 
 
 @_gc_paused
+def exposure_table(holdings, ownership, restricted, constituents=(), tracks=(),
+                   through_restricted: bool = False) -> pa.Table:
+    """:func:`exposure` as an Arrow table with the :class:`Exposure` fields as columns
+    (``path`` a list of ids, unknown numbers null), in the same order.
+
+    Every step is vectorised over node indices; ids are only touched by Arrow
+    kernels (interning, lookups, the final ``take``), so the cost is a few
+    array passes per exposure rather than Python objects per record.
+    """
+    g = build_graph(ownership)
+    H = _table(holdings, ["investor", "asset", "weight"], floats=("weight",))
+    TR = _table(tracks, ["fund", "index"])
+    rs = restricted.keys() if isinstance(restricted, Mapping) else restricted
+    rids = pa.array(sorted(set(rs)), pa.string())
+    gids = _str(g.arrow_ids)
+
+    # positions: holdings plus the investors' own OWNS edges
+    pos_inv, pos_asset = _str(H.column("investor")), _str(H.column("asset"))
+    pos_w = _arrow_float(H, 2)
+    pos_g = g.lookup(pos_asset) if len(pos_asset) else np.empty(0, np.int64)
+    investors = pc.unique(pa.chunked_array([pos_inv, _str(TR.column("fund"))], pa.string()))
+    inv_g = g.idx(investors) if len(investors) else np.empty(0, np.int64)
+    if inv_g.size:
+        im = np.zeros(g.n, dtype=bool)
+        im[inv_g] = True
+        own = np.flatnonzero(im[g.src])
+        pos_inv = pa.concat_arrays([pos_inv, gids.take(pa.array(g.src[own]))])
+        pos_asset = pa.concat_arrays([pos_asset, gids.take(pa.array(g.dst[own]))])
+        pos_w = np.r_[pos_w, np.where(g.known[own], g.share[own], np.nan)]
+        pos_g = np.r_[pos_g, g.dst[own]]
+
+    S = g.idx(rids) if len(rids) else np.empty(0, np.int64)
+    stop = None
+    if not through_restricted:
+        stop = np.zeros(g.n, dtype=bool)
+        stop[S] = True
+    parts: list[pa.Table] = []
+
+    def part(rows: np.ndarray, company: pa.Array, via: str, path: pa.Array, look_through: pa.Array,
+             share: pa.Array) -> None:
+        r = pa.array(rows)
+        w = pos_w[rows]
+        parts.append(pa.table({"investor": pos_inv.take(r), "company": company,
+                               "via": pa.array(np.full(len(rows), via, dtype=object), pa.string()),
+                               "path": path, "look_through": look_through, "held": pos_asset.take(r),
+                               "weight": _f(w), "share": share}))
+
+    direct = np.flatnonzero(pc.is_in(pos_asset, value_set=rids).to_numpy(zero_copy_only=False)) \
+        if len(pos_asset) else np.empty(0, np.int64)
+    if direct.size:
+        d = pa.array(direct)
+        held = pos_asset.take(d)
+        part(direct, held, "direct",
+             pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * len(direct) + 1, 2, dtype=np.int32)),
+                                      pa.concat_arrays([pos_inv.take(d), held]).take(
+                                          pa.array(np.c_[np.arange(len(direct)), np.arange(len(direct)) + len(direct)]
+                                                   .ravel()))),
+             _f(pos_w[direct]), pa.array(np.ones(len(direct))))
+
+    if S.size and pos_g.size:
+        names = pa.concat_arrays([pos_inv, gids])   # paths: investor, then graph nodes
+        ok = pos_g >= 0
+        if stop is not None:   # a restricted holding is the nearest restricted company on every path
+            ok[ok] = ~stop[pos_g[ok]]
+        ok = np.flatnonzero(ok)
+        for direction, via in (("up", "subsidiary"), ("down", "parent")):
+            ptr, nbr = g.structure(direction)
+            keys, hops, k = _reach_pairs(ptr, nbr, S, stop)
+            if not keys.size:
+                continue
+            node_of = keys // k
+            # join positions (held company) with the pairs whose node is that company
+            lo = np.searchsorted(node_of, pos_g[ok], side="left")
+            cnt = np.searchsorted(node_of, pos_g[ok], side="right") - lo
+            total = int(cnt.sum())
+            if not total:
+                continue
+            rows = np.repeat(ok, cnt)
+            pidx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
+            upair, inv_p = _unique_inverse(pidx)
+            mat = _paths(keys, hops, k, upair, S)
+            # look-through shares for the pairs used (known stakes only)
+            ln, lt, lv = _lookthrough(g, S, direction)
+            skeys = ln * k + lt
+            so = np.argsort(skeys)
+            skeys, lv = skeys[so], lv[so]
+            shares = np.full(len(upair), np.nan)
+            if skeys.size:
+                j = np.minimum(np.searchsorted(skeys, keys[upair]), len(skeys) - 1)
+                hit = skeys[j] == keys[upair]
+                shares[hit] = lv[j[hit]]
+            tgt = S[keys[upair] % k]
+            part(rows, gids.take(pa.array(tgt[inv_p])), via,
+                 _list_paths(names, rows, mat[inv_p], len(pos_inv)),
+                 _f(pos_w[rows] * shares[inv_p]), _f(shares[inv_p]))
+
+    if len(TR):   # index exposure: few funds and constituents, plain Python
+        rset = set(rids.to_pylist())
+        members: dict[str, list] = {}
+        for c in constituents:
+            if c[0] in rset:
+                members.setdefault(c[1], []).append((c[0], c[2] if len(c) > 2 else None))
+        rows_i = [(f, comp, "index", [f, ix, comp], w, ix, w, None)
+                  for f, ix in zip(TR.column("fund").to_pylist(), TR.column("index").to_pylist())
+                  for comp, w in members.get(ix, ())]
+        if rows_i:
+            parts.append(pa.table({c: pa.array(list(v), t) for c, v, t in zip(
+                EXPOSURE_COLUMNS, zip(*rows_i), _EXPOSURE_TYPES)}))
+    if not parts:
+        return pa.table({c: pa.array([], t) for c, t in zip(EXPOSURE_COLUMNS, _EXPOSURE_TYPES)})
+    return pa.concat_tables([p.cast(_EXPOSURE_SCHEMA) for p in parts])
+
+
+_EXPOSURE_TYPES = [pa.string(), pa.string(), pa.string(), pa.list_(pa.string()), pa.float64(),
+                   pa.string(), pa.float64(), pa.float64()]
+_EXPOSURE_SCHEMA = pa.schema(list(zip(EXPOSURE_COLUMNS, _EXPOSURE_TYPES)))
+
+
+def exposures_from_table(table: pa.Table) -> list[Exposure]:
+    """:class:`Exposure` records from :func:`exposure_table` rows."""
+    cols = [table.column(c).to_pylist() for c in EXPOSURE_COLUMNS]
+    return [Exposure(*r) for r in zip(*cols)]
+
+
 def exposure(holdings: Iterable[tuple], ownership, restricted,
              constituents: Iterable[tuple] = (), tracks: Iterable[tuple] = (),
              through_restricted: bool = False) -> list[Exposure]:
@@ -809,87 +1050,12 @@ def exposure(holdings: Iterable[tuple], ownership, restricted,
     restricted company reachable (the output can be orders of magnitude larger).
 
     Work: one upstream and one downstream multi-source pass from the restricted
-    companies, one look-through solve each way, then vectorised joins; the
-    records are materialised at the end.
+    companies, one look-through solve each way, then vectorised joins
+    (:func:`exposure_table`); the records are materialised at the end. Prefer
+    :func:`exposure_table` at scale: it skips the Python objects.
     """
-    g = build_graph(ownership)
-    holdings = holdings if isinstance(holdings, (list, tuple)) else list(holdings)
-    tracks = list(tracks)
-    rset = set(restricted.keys() if isinstance(restricted, Mapping) else restricted)
-    ids = g.ids
-
-    # positions: holdings plus the investors' own OWNS edges
-    inv_ids = [h[0] for h in holdings]
-    pos_asset = [h[1] for h in holdings]
-    pos_w = _float_col(holdings, 2) if holdings else np.empty(0)
-    investors = dict.fromkeys(chain(inv_ids, (t[0] for t in tracks)))
-    inv_g = g.idx(investors)
-    if inv_g.size:
-        im = np.zeros(g.n, dtype=bool)
-        im[inv_g] = True
-        own = np.flatnonzero(im[g.src])
-        inv_ids = inv_ids + [ids[i] for i in g.src[own].tolist()]
-        pos_asset = pos_asset + [ids[i] for i in g.dst[own].tolist()]
-        pos_w = np.r_[pos_w, np.where(g.known[own], g.share[own], np.nan)]
-    pos_g = g.lookup(pos_asset)
-    pos_wl = _nan_none(pos_w)
-
-    S = g.idx(sorted(rset))
-    stop = None
-    if not through_restricted:
-        stop = np.zeros(g.n, dtype=bool)
-        stop[S] = True
-    joins = []
-    if S.size and pos_g.size:
-        ok = pos_g >= 0
-        if stop is not None:   # a restricted holding is the nearest restricted company on every path
-            ok[ok] = ~stop[pos_g[ok]]
-        ok = np.flatnonzero(ok)
-        for direction, via in (("up", "subsidiary"), ("down", "parent")):
-            ptr, nbr = g.structure(direction)
-            keys, hops, k = _reach_pairs(ptr, nbr, S, stop)
-            if not keys.size:
-                continue
-            node_of = keys // k
-            # join positions (held company) with the pairs whose node is that company
-            lo = np.searchsorted(node_of, pos_g[ok], side="left")
-            cnt = np.searchsorted(node_of, pos_g[ok], side="right") - lo
-            total = int(cnt.sum())
-            if not total:
-                continue
-            rows = np.repeat(ok, cnt)
-            pidx = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total)
-            upair, inv_p = _unique_inverse(pidx)
-            paths = _paths(keys, hops, k, upair, S, ids)
-            # look-through shares for the pairs used (known stakes only)
-            ln, lt, lv = _lookthrough(g, S, direction)
-            skeys = ln * k + lt
-            so = np.argsort(skeys)
-            skeys, lv = skeys[so], lv[so]
-            shares = np.full(len(upair), np.nan)
-            if skeys.size:
-                j = np.minimum(np.searchsorted(skeys, keys[upair]), len(skeys) - 1)
-                hit = skeys[j] == keys[upair]
-                shares[hit] = lv[j[hit]]
-            tgt_ids = [ids[t] for t in S[keys[upair] % k].tolist()]
-            joins.append((via, rows.tolist(), inv_p.tolist(), paths, tgt_ids, _nan_none(shares),
-                          _nan_none(pos_w[rows] * shares[inv_p])))
-
-    members: dict[str, list] = {}
-    if tracks:
-        for c in constituents:
-            if c[0] in rset:
-                members.setdefault(c[1], []).append((c[0], c[2] if len(c) > 2 else None))
-
-    out = [Exposure(inv, a, "direct", [inv, a], w, a, w, 1.0)
-           for inv, a, w in zip(inv_ids, pos_asset, pos_wl) if a in rset]
-    for via, row_l, pair_l, paths, tgt_ids, share_l, lt_l in joins:
-        out += [Exposure(inv_ids[r], tgt_ids[u], via, [inv_ids[r], *paths[u]], x, pos_asset[r],
-                         pos_wl[r], share_l[u])
-                for r, u, x in zip(row_l, pair_l, lt_l)]
-    out += [Exposure(t[0], comp, "index", [t[0], t[1], comp], w, t[1], w, None)
-            for t in tracks for comp, w in members.get(t[1], ())]
-    return out
+    return exposures_from_table(exposure_table(holdings, ownership, restricted, constituents, tracks,
+                                               through_restricted))
 
 
 # --------------------------------------------------------------------------------------

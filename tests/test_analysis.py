@@ -124,3 +124,43 @@ def test_cli_analyze_json(tmp_path):
     exp = subprocess.run([*cmd[:5], "analyze", "fifty-percent", "--explain", "c:B", "--lists", "all"],
                          capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert "c:X owns 50% of c:A" in exp.stdout
+
+
+def test_pull_is_columnar_and_filters_on_as_of(loaded):
+    inp = analysis.pull(loaded, as_of="2020-06-01")
+    import pyarrow as pa
+    assert isinstance(inp.owns, pa.Table) and isinstance(inp.holds, pa.Table)
+    # the Arrow filter agrees with graph.ownership.valid_at row by row
+    from graph.ownership import valid_at
+    raw = loaded.edges("OWNS", ["share", "start", "end"]).to_pylist()
+    for day in ("2009-01-01", "2020-06-01", "2021-01-01", "2023-01-01"):
+        got = sorted((o, a) for o, a, *_ in analysis.pull(loaded, as_of=day).ownership)
+        assert got == sorted((r["src"], r["dst"]) for r in raw if valid_at(r["start"], r["end"], day)), day
+    assert len(analysis.pull(loaded).ownership) == len(raw) == 8
+    assert inp.labels_for(["c:A", "fund:f", "index:i"]) == {"c:A": "Company", "fund:f": "Fund", "index:i": "Index"}
+    # the graph is interned once and shared by the cascade and the exposure
+    assert inp.graph is inp.graph and set(inp.graph.ids) >= {"c:X", "c:A", "c:G"}
+
+
+def test_exposure_table_matches_records(loaded):
+    table, fp = analysis.exposure_table(loaded, "all", as_of="2023-01-01")
+    recs, _ = analysis.exposure(loaded, "all", as_of="2023-01-01")
+    assert table.num_rows == len(recs) > 0
+    assert table.column("investor").to_pylist() == [e.investor for e in recs]
+    assert table.column("path").to_pylist() == [e.path for e in recs]
+    assert {("fund:f", "c:B", "subsidiary"), ("fund:f", "c:A", "index")} <= {
+        (e.investor, e.company, e.via) for e in recs}
+
+
+def test_edges_paged_equals_whole(loaded):
+    """store.edges in small keyset pages (Neo4j) returns the same rows as one page."""
+    cols = ["share", "share_min", "share_max", "start", "end"]
+    whole = loaded.edges("OWNS", cols)
+    key = lambda t: sorted(map(repr, zip(*[t.column(c).to_pylist() for c in ["src", "dst", *cols]])))
+    assert whole.num_rows == 8
+    assert set(whole.column("src_label").to_pylist()) == {"Company"}
+    if loaded.kind == "neo4j":
+        assert key(loaded.edges("OWNS", cols, page=2)) == key(whole)
+        assert key(loaded.edges("OWNS", cols, page=1)) == key(whole)
+    holds = loaded.edges("HOLDS", ["weight"])
+    assert holds.column("src").to_pylist() == ["fund:f"] and holds.column("src_label").to_pylist() == ["Fund"]
