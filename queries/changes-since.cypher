@@ -6,6 +6,11 @@ description: >
   A report section or footnote takes the date of its report.
 tags: [evidence, timeline]
 order: 30
+analytical: >
+  Reads every relationship of every type: `any(x IN r.sources WHERE x IN fresh)` and `r.since >=
+  $since` test a list and an optional date on each one, and neither store can index a list element
+  or a property across all relationship types. For a feed of what changed, use the ingest reports
+  (`techgiants ingest` prints what each run added) or narrow `since` to a recent date.
 params:
   since:
     type: date

@@ -146,6 +146,8 @@ def describe(q, store, out: Console) -> None:
     out.print(f"tags: {escape(', '.join(q.tags))}" + ("" if q.builtin else f"   file: {escape(str(q.path))}"))
     if q.variants:
         out.print(f"store variants: {escape(', '.join(sorted(q.variants)))}")
+    if q.analytical:
+        out.print(f"[yellow]analytical[/yellow] (reads the whole graph, slow on big graphs): {escape(q.analytical)}")
     if not q.params:
         out.print("parameters: none")
     choices = {}

@@ -6,6 +6,9 @@ description: >
   list and index membership are left out: they connect everything to everything.
 tags: [ownership, paths, projects]
 order: 80
+anchors:
+  from: [Company, Fund, GovernmentBody, University, Person, Project, Index]
+  to: [Company, Fund, GovernmentBody, University, Person, Project, Index]
 params:
   from:
     type: string
@@ -24,7 +27,8 @@ RETURN length(p) AS hops,
        p AS path
 ORDER BY hops, chain_ids
 // variant: ladybug
-MATCH p = (a {id: $from})-[:OWNS|HOLDS|INVESTED_IN|MANAGES|TRACKS|PART_OF|PARTY_TO|SUPPLIES|PARTNERS_WITH|OFFICER_OF* ALL SHORTEST 1..6]-(b {id: $to})
+// Both ends anchored on their labels (index lookups, not a scan of every node table).
+MATCH p = (a:label($from) {id: $from})-[:OWNS|HOLDS|INVESTED_IN|MANAGES|TRACKS|PART_OF|PARTY_TO|SUPPLIES|PARTNERS_WITH|OFFICER_OF* ALL SHORTEST 1..6]-(b:label($to) {id: $to})
 RETURN length(p) AS hops,
        list_to_string(' — ', list_transform(nodes(p), n -> n.name)) AS chain,
        list_transform(rels(p), r -> label(r)) AS links,

@@ -5,6 +5,10 @@ description: >
   after this date (new entities, or known ones with new information)?
 tags: [evidence, timeline]
 order: 40
+analytical: >
+  Reads every node of every label: `any(x IN n.sources WHERE x IN fresh)` tests a list on each
+  one, and neither store can index list elements. Use the ingest reports for what a run added, or
+  `sources-for` on one entity.
 params:
   since:
     type: date

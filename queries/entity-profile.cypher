@@ -6,6 +6,8 @@ description: >
   details of each fact and how many sources state it.
 tags: [start, profile]
 order: 30
+anchors:
+  entity: [Company, Fund, GovernmentBody, Person, University, Project, Index, Country, SanctionsList, Source]
 params:
   entity:
     type: string
@@ -24,7 +26,8 @@ RETURN labels(n)[0] AS kind, n.name AS name,
        size(r.sources) AS sources
 ORDER BY relationship, direction, other_kind, toLower(other), other_id, r.id
 // variant: ladybug
-MATCH (n {id: $entity})-[r]-(m)
+// Anchored on the label that holds the id (an index lookup, not a scan of every node table).
+MATCH (n:label($entity) {id: $entity})-[r]-(m)
 WITH n, r, m, EXISTS { MATCH (n)-[r2]->(m) WHERE r2.id = r.id } AS outgoing
 RETURN label(n) AS kind, n.name AS name,
        CASE WHEN outgoing THEN '->' ELSE '<-' END AS direction, label(r) AS relationship,

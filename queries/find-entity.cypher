@@ -6,6 +6,10 @@ description: >
   the ids they take.
 tags: [start, search]
 order: 10
+analytical: >
+  CONTAINS over every entity's name, aliases and Chinese name reads every node: a substring
+  test has no index. Use the app's search box (store.search: prefiltered, ranked name search,
+  under 150 ms at 1M names) to find an entity, then its id in the other queries.
 params:
   text:
     type: string

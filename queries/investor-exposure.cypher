@@ -6,6 +6,14 @@ description: >
   by the 50% rule, or own a listed firm further down?
 tags: [investors]
 order: 40
+anchors:
+  investor: [Company, Fund, GovernmentBody, University, Person]
+analytical: >
+  `listed_below` walks 4 ownership hops down from every holding of the investor and of its
+  subsidiaries and funds: for a busy investor at 1M companies that is over 1,000 holdings and
+  some 230,000 (holding, firm below) pairs, a subgraph walk no index can shortcut (the rest of
+  the query takes 50 ms). Use `techgiants analyze exposure --investor <id>` (in memory, every
+  list at once) on big graphs.
 params:
   investor:
     type: string
@@ -28,7 +36,7 @@ RETURN v.name AS vehicle, type(r) AS position, h.name AS holding, h.id AS holdin
        listed_on, captured_by, listed_below
 ORDER BY listed_on DESC, captured_by DESC, toLower(holding), holding_id, toLower(vehicle), r.id
 // variant: ladybug
-MATCH (i {id: $investor})
+MATCH (i:label($investor) {id: $investor})
 MATCH (i)-[:OWNS|MANAGES*0..4]->(v)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(h)
 WITH DISTINCT v, r, h

@@ -7,6 +7,12 @@ description: >
   it manages), `target` is what it holds (the listed firm or a company above it).
 tags: [investors, lists]
 order: 10
+analytical: >
+  Walks, for every firm on the list, up to 4 ownership hops up to its parents and then up to 4
+  hops of ownership and management up to every investor: the whole list's investor chains at once
+  (millions of intermediate rows at 1M companies), sorted. No index serves a multi-hop walk from
+  every listed firm. Use `techgiants analyze exposure --lists <list>` (whole-list investor
+  exposure computed in memory, seconds at 1M), or `investor-exposure` for one investor.
 params:
   list_id:
     type: string

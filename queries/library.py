@@ -22,6 +22,18 @@ $TECHGIANTS_QUERIES (os.pathsep-separated). Every file is validated when loaded:
 (YAML, known keys, parameter types and defaults), the parameters the Cypher uses against
 those declared, and the read-only check of the query box; `check_syntax(store)` adds an
 EXPLAIN on a store. Errors name the file and the line.
+
+Two optional header keys serve speed on big graphs (docs/queries.md, "Fast at scale"):
+
+    anchors:                       # id parameters -> the labels their node can have
+      company: [Company, Fund]
+    analytical: >                  # the query reads the whole graph by design: why no index
+      ...                          # can serve it and what to use instead
+
+In the Cypher, `(c:label($company) {id: $company})` is the node whose id is $company: before
+running, `run` looks the id up under each anchor label (an index lookup each) and writes the
+label that holds it, through `graph.store._q`. An unlabelled `(c {id: $company})` would scan
+every node table on Ladybug and keep the planner from starting its expansions there.
 """
 from __future__ import annotations
 
@@ -41,12 +53,13 @@ from queries import guard
 BUILTIN_DIR = Path(__file__).resolve().parent
 STORE_KINDS = ("ladybug", "neo4j")
 PARAM_TYPES = ("string", "int", "float", "bool", "date", "list")
-HEADER_KEYS = {"title", "description", "tags", "params", "order"}
+HEADER_KEYS = {"title", "description", "tags", "params", "order", "anchors", "analytical"}
 PARAM_KEYS = {"type", "default", "help", "choices", "choices_query"}
 RESERVED_PARAMS = {"store", "name", "timeout", "limit", "library", "query"}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VARIANT_RE = re.compile(r"^[ \t]*//[ \t]*variant:[ \t]*(\S+)[ \t]*$")
+_ANCHOR_RE = re.compile(r":label\(\$([A-Za-z_][A-Za-z0-9_]*)\)")
 
 # How `techgiants query --list` orders and introduces the primary tags: the steps of an investigation.
 TAG_GUIDE: list[tuple[str, str]] = [
@@ -179,6 +192,8 @@ class Query:
     builtin: bool = True
     lines: dict[str, int] = field(default_factory=dict)  # first line of each Cypher section ("default", kinds)
     order: int = 100                              # place within its tag in `query --list`
+    anchors: dict[str, list[str]] = field(default_factory=dict)  # id parameter -> labels its node can have
+    analytical: str | None = None                 # why it reads the whole graph, and what to use instead
 
     @property
     def tag(self) -> str:
@@ -289,6 +304,11 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) and t.strip() for t in tags):
         raise QueryError(f"{_loc(path, key_line('tags'))}: header needs `tags`, a list of words, e.g. [ownership]")
     params = _parse_params(meta.get("params"), path, key_line)
+    anchors = _parse_anchors(meta.get("anchors"), params, path, key_line)
+    analytical = meta.get("analytical")
+    if analytical is not None and (not isinstance(analytical, str) or not analytical.strip()):
+        raise QueryError(f"{_loc(path, key_line('analytical'))}: `analytical` is a text: why the query reads the "
+                         f"whole graph, why no index can serve it, and what to use instead")
     order = meta.get("order", 100)
     if not isinstance(order, int) or isinstance(order, bool):
         raise QueryError(f"{_loc(path, key_line('order'))}: `order` must be a whole number (its place in --list)")
@@ -331,6 +351,11 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
         except guard.QueryRefused as e:
             raise QueryError(f"{_loc(path, first + (e.line or 1) - 1)}: {_shift_lines(str(e), first - 1)}") from None
         used = guard.params_used(cypher)
+        for m in _ANCHOR_RE.finditer(cypher):
+            if m.group(1) not in anchors:
+                line = first + cypher.count("\n", 0, m.start())
+                raise QueryError(f"{_loc(path, line)}: label(${m.group(1)}) needs ${m.group(1)} under `anchors:` "
+                                 f"with the labels its node can have")
         for p, line in used.items():
             if p not in declared:
                 raise QueryError(f"{_loc(path, first + line - 1)}: ${p} is used but not declared under `params:`")
@@ -350,11 +375,32 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
     return Query(name=name, title=meta["title"].strip(), description=" ".join(meta["description"].split()),
                  tags=[t.strip() for t in tags], params=params, cypher=cyphers["default"],
                  variants={k: v for k, v in cyphers.items() if k != "default"}, path=Path(path) if path else None,
-                 builtin=builtin, lines=lines, order=order)
+                 builtin=builtin, lines=lines, order=order, anchors=anchors,
+                 analytical=" ".join(analytical.split()) if analytical else None)
 
 
 def _shift_lines(msg: str, by: int) -> str:
     return re.sub(r"line (\d+)", lambda m: f"line {int(m.group(1)) + by}", msg, count=1)
+
+
+def _parse_anchors(raw: Any, params: list[Param], path, key_line) -> dict[str, list[str]]:
+    if raw is None:
+        return {}
+    from graph.schema import SCHEMA
+    where = f"{_loc(path, key_line('anchors'))}: `anchors`"
+    if not isinstance(raw, dict):
+        raise QueryError(f"{where} must be a mapping: id parameter -> list of node labels")
+    kinds = {p.name: p.type for p in params}
+    out = {}
+    for name, labels in raw.items():
+        if kinds.get(name) != "string":
+            raise QueryError(f"{where}: {name!r} is not a declared string parameter")
+        if isinstance(labels, str):
+            labels = [labels]
+        if not isinstance(labels, list) or not labels or any(lb not in SCHEMA.labels for lb in labels):
+            raise QueryError(f"{where}: {name!r} needs a list of node labels among {', '.join(SCHEMA.labels)}")
+        out[name] = list(labels)
+    return out
 
 
 def _parse_params(raw: Any, path, key_line) -> list[Param]:
@@ -488,9 +534,46 @@ def run(store: GraphStore, name: str | Query, *, timeout: float | None = None, l
     relationships and paths)."""
     q = name if isinstance(name, Query) else (library or _default_library())[name]
     bound = q.bind(params)
-    res = store.read(q.cypher_for(store.kind), bound, timeout=timeout or guard.default_timeout(),
-                     limit=limit or guard.default_limit())
+    limit = limit or guard.default_limit()
+    res = store.read(with_limit(anchored(store, q, bound), limit + 1), bound,
+                     timeout=timeout or guard.default_timeout(), limit=limit)
     return Result(res.columns, guard.plain(res.rows), res.truncated)
+
+
+_LIMIT_RE = re.compile(r"\bLIMIT\s+(\$?\w+)\s*;?\s*$", re.I)
+
+
+def with_limit(cypher: str, n: int) -> str:
+    """The query with `LIMIT n` at its end (unless it ends with a LIMIT already): the rows we
+    would read anyway (one more tells truncation), and the stores then keep the top n of an
+    ORDER BY instead of sorting every row in memory (whole-graph queries at 1M companies)."""
+    lines = cypher.rstrip().split("\n")
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("//")):
+        lines.pop()  # trailing comments: the LIMIT goes after the last clause, not into a comment
+    text = "\n".join(lines).rstrip().rstrip(";").rstrip()
+    if _LIMIT_RE.search(re.sub(r"//[^'\"]*$", "", text.split("\n")[-1]).rstrip()):
+        return text
+    return f"{text}\nLIMIT {int(n)}"
+
+
+def anchored(store: GraphStore, q: Query, bound: dict) -> str:
+    """The Cypher this store runs, with each `label($p)` replaced by the label of the node whose
+    id is $p: the first anchor label holding it (one index lookup per label tried), or the first
+    label when none does (then the query finds nothing, as the unlabelled pattern would)."""
+    cypher = q.cypher_for(store.kind)
+    names = set(_ANCHOR_RE.findall(cypher))
+    if not names:
+        return cypher
+    from graph.store import _q
+    chosen = {}
+    for name in names:
+        labels = q.anchors[name]
+        chosen[name] = labels[0]
+        for lb in labels:
+            if store.read(_q("MATCH (n:{L} {{id: $id}}) RETURN n.id LIMIT 1", L=lb), {"id": bound[name]}).rows:
+                chosen[name] = lb
+                break
+    return _ANCHOR_RE.sub(lambda m: ":" + _q("{L}", L=chosen[m.group(1)]), cypher)
 
 
 _LIB: Library | None = None
@@ -532,7 +615,7 @@ def check_syntax(store: GraphStore, queries: Iterable[Query] | Library) -> list[
     for q in queries:
         sec = store.kind if store.kind in q.variants else "default"
         try:
-            explain(store, q.cypher_for(store.kind), q.bind())
+            explain(store, anchored(store, q, q.bind()), q.bind())
         except StoreError as e:
             first = q.lines.get(sec, 1)
             m = re.search(r"line:? (\d+)", str(e))
@@ -563,7 +646,8 @@ def markdown_table(library: Library | None = None) -> str:
             ps = "<br>".join(f"`{p.name}` ({p.type}, default `{_md_default(p.default)}`): {_md(p.help)}"
                              for p in q.params) or "none"
             variants = f" <br>*variant: {', '.join(sorted(q.variants))}*" if q.variants else ""
-            out.append(f"| `{q.name}`<br>**{_md(q.title)}**{variants} | {_md(q.description)} | {ps} |")
+            why = f"<br>*Analytical (reads the whole graph):* {_md(q.analytical)}" if q.analytical else ""
+            out.append(f"| `{q.name}`<br>**{_md(q.title)}**{variants} | {_md(q.description)}{why} | {ps} |")
         out.append("")
     return "\n".join(out)
 

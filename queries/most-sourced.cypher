@@ -5,6 +5,10 @@ description: >
   list snapshots, filings) behind them? The well-documented ones are the safest to publish on.
 tags: [evidence, sources]
 order: 10
+analytical: >
+  Ranks every entity by its number of sources: a top-N over all nodes, which no index serves
+  (the count is the size of a list). Give `label` to rank one table only; use `sources-for` for
+  one entity's sources.
 params:
   label:
     type: string

@@ -5,6 +5,9 @@ description: >
   along which chains? Swap the two ids to look the other way. Stakes are shown where known.
 tags: [ownership, paths]
 order: 70
+anchors:
+  owner: [Company, Fund, GovernmentBody, University, Person]
+  owned: [Company, Fund]
 params:
   owner:
     type: string
@@ -23,7 +26,8 @@ RETURN length(p) AS hops,
        p AS path
 ORDER BY hops, chain_ids
 // variant: ladybug
-MATCH p = (a {id: $owner})-[:OWNS*1..8]->(b {id: $owned})
+// Both ends anchored on their labels (index lookups, not a scan of every node table).
+MATCH p = (a:label($owner) {id: $owner})-[:OWNS*1..8]->(b:label($owned) {id: $owned})
 RETURN length(p) AS hops,
        list_to_string(' > ', list_transform(nodes(p), n -> n.name)) AS chain,
        list_transform(rels(p), r -> r.share) AS stakes,

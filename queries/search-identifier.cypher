@@ -18,9 +18,10 @@ WHERE n.id = wanted
 RETURN labels(n)[0] AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
 ORDER BY id
 // variant: ladybug
-WITH $identifier AS wanted
+// Every node's identifiers are read (a case-insensitive match on a list element has no index):
+// lower-case the wanted value once, not per element. A null list fails `any` as [] would.
+WITH $identifier AS wanted, lower($identifier) AS w
 MATCH (n)
-WHERE n.id = wanted
-   OR any(i IN coalesce(n.identifiers, []) WHERE toLower(i) = toLower(wanted))
+WHERE n.id = wanted OR any(i IN n.identifiers WHERE lower(i) = w)
 RETURN label(n) AS kind, n.id AS id, n.name AS name, n.country AS country, n.identifiers AS identifiers
 ORDER BY id

@@ -5,6 +5,9 @@ description: >
   Corroborate these before relying on them. Derived results of the analytics are left out.
 tags: [evidence, sources]
 order: 20
+analytical: >
+  Reads every relationship (`size(r.sources) = 1` on each one, no index serves the size of a list)
+  and sorts them all. Narrow it with `rel_type`; for one entity use `sources-for`.
 params:
   rel_type:
     type: string
@@ -21,11 +24,14 @@ RETURN type(r) AS relationship, a.name AS from_name, a.id AS from_id, b.name AS 
        r.sources[0] AS source_id, s.locator AS locator
 ORDER BY relationship, from_id, to_id, r.id
 // variant: ladybug
+// Only the columns the answer needs are carried past the scan (ids and names, not whole
+// nodes), so that the sort stays within the buffer pool at 1M companies.
 WITH $rel_type AS wanted_type
 MATCH (a)-[r]->(b)
 WHERE size(r.sources) = 1 AND coalesce(r.derived, false) = false
   AND (wanted_type = '' OR label(r) = wanted_type)
-OPTIONAL MATCH (s:Source {id: r.sources[1]})
-RETURN label(r) AS relationship, a.name AS from_name, a.id AS from_id, b.name AS to_name, b.id AS to_id,
-       r.sources[1] AS source_id, s.locator AS locator
-ORDER BY relationship, from_id, to_id, r.id
+WITH label(r) AS relationship, a.name AS from_name, a.id AS from_id, b.name AS to_name, b.id AS to_id,
+     r.id AS rel_id, r.sources[1] AS source_id
+OPTIONAL MATCH (s:Source {id: source_id})
+RETURN relationship, from_name, from_id, to_name, to_id, source_id, s.locator AS locator
+ORDER BY relationship, from_id, to_id, rel_id

@@ -5,6 +5,8 @@ description: >
   and how? A state-owned enterprise is a company of kind `state_enterprise`.
 tags: [ownership, state]
 order: 20
+anchors:
+  company: [Company, Fund]
 params:
   company:
     type: string
@@ -20,7 +22,8 @@ RETURN o.name AS state_owner, o.id AS owner_id, labels(o)[0] AS owner_kind,
        [r IN relationships(p) | r.share] AS stakes
 ORDER BY hops, toLower(state_owner), owner_id, chain
 // variant: ladybug
-MATCH p = (o)-[:OWNS*1..8]->(c {id: $company})
+// Anchored on the labelled company: the chains are walked up from it.
+MATCH p = (o)-[:OWNS*1..8]->(c:label($company) {id: $company})
 WHERE label(o) = 'GovernmentBody' OR (label(o) = 'Company' AND o.kind = 'state_enterprise')
 RETURN o.name AS state_owner, o.id AS owner_id, label(o) AS owner_kind,
        coalesce(o.level, '') AS level, o.kind AS kind, length(p) AS hops,

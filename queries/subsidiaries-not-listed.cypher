@@ -6,6 +6,11 @@ description: >
   column says whether the 50% rule analysis already caught them.
 tags: [ownership, lists]
 order: 40
+analytical: >
+  Walks up to 6 ownership hops down from every firm on the list (over 120,000 subsidiaries at 1M
+  companies) and sorts them all: the answer is the size of the list's whole ownership tree, and no
+  index serves a multi-hop walk from every listed firm. Use `techgiants analyze fifty-percent` for
+  which of them the 50% rule captures, or `subsidiaries` for one parent.
 params:
   list_id:
     type: string

@@ -7,6 +7,11 @@ description: >
   The question behind the divestment campaigns and the NS-CMIC investment ban.
 tags: [investors, lists, us]
 order: 20
+analytical: >
+  The same walk as `investors-in-listed` (every listed firm's parents up to 4 hops, every investor
+  chain up to 4 hops above them), then filtered to US-based investors: the filter sits at the far
+  end of the walk, so no index can narrow it first. Use `techgiants analyze exposure --lists
+  <list>` for whole-list exposure, or `investor-exposure` for one investor.
 params:
   list_id:
     type: string
