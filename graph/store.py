@@ -149,6 +149,7 @@ class GraphStore(ABC):
                 counts.unchanged += 1
         if new or changed:
             self._write(label, False, new, changed)
+            _names_changed(self)
         return counts
 
     def upsert_rels(self, rtype: str, rows: Iterable[dict]) -> UpsertCounts:
@@ -186,6 +187,11 @@ class GraphStore(ABC):
         if self.read_only:
             raise StoreError(f"{self.url} is open read-only")
 
+    def is_outage(self, e: BaseException) -> bool:
+        """True when `e` means the store is gone (connection lost, server down, database closed),
+        not that it refused the data: an ingest then stops instead of quarantining every record."""
+        return isinstance(e, (ConnectionError, OSError))
+
     def labels_of(self, ids: Iterable[str]) -> dict[str, str]:
         """id -> label for the ids that exist, one indexed lookup per label."""
         ids = list(dict.fromkeys(ids))
@@ -219,8 +225,9 @@ class GraphStore(ABC):
             nxt = []
             for nid in frontier:
                 label = seen[nid]["label"]
-                res = self.read(_q("MATCH (n:{L} {{id: $id}})-[r]-(m) RETURN r, m", L=label), {"id": nid})
-                for rel, m in res.rows:
+                # n comes back too so that both ends of r are in the row (no lookup of its id)
+                res = self.read(_q("MATCH (n:{L} {{id: $id}})-[r]-(m) RETURN r, m, n", L=label), {"id": nid})
+                for rel, m, _ in res.rows:
                     if m["id"] not in seen:
                         if len(seen) >= limit:
                             more += 1
@@ -234,20 +241,10 @@ class GraphStore(ABC):
                              [r for r in rels.values() if r["src"] in ids and r["dst"] in ids], more)
 
     def search(self, text: str, limit: int = 20, labels: Iterable[str] | None = None) -> list[dict]:
-        """Name search over names, aliases and Chinese names; accent-, case- and typo-tolerant."""
-        from graph.names import rank_matches, query_terms
-        terms = query_terms(text)
-        if not terms:
-            return []
-        labels = [l for l in (labels or SCHEMA.entity_labels) if l in SCHEMA.entity_labels]
-        cands: dict[str, dict] = {}
-        for label in labels:
-            res = self.read(_q("MATCH (n:{L}) WHERE any(t IN $terms WHERE n.search_key CONTAINS t) "
-                               "RETURN n, n.search_key LIMIT 2000", L=label), {"terms": terms})
-            for n, key in res.rows:
-                n["_key"] = key
-                cands[n["id"]] = n
-        return rank_matches(text, list(cands.values()), limit)
+        """Name search over names, aliases and Chinese names; accent-, case- and typo-tolerant
+        (graph/search.py: a token index on Ladybug, the text index on Neo4j)."""
+        from graph import search
+        return search.search(self, text, limit, labels)
 
     def counts(self) -> dict[str, dict[str, int]]:
         labels = {}
@@ -259,34 +256,41 @@ class GraphStore(ABC):
         return {"nodes": labels, "relationships": rels}
 
     # ---------------------------------------------------------------- export
-    def iter_export(self, batch: int = 5000) -> Iterator[dict]:
+    export_batch = 5000  # page size of iter_export(); a store may prefer larger pages
+
+    def iter_export(self, batch: int | None = None) -> Iterator[dict]:
         """Every node, then every relationship, as JSON-able dicts, in id order:
-        {"node": label, "props": {...}} and {"rel": type, "src", "src_label", "dst", "dst_label", "props"}."""
+        {"node": label, "props": {...}} and {"rel": type, "src", "src_label", "dst", "dst_label", "props"}.
+        Plain columns (ends as ids, no node/rel objects to convert) and keyset pagination on the id
+        (no SKIP re-reading every earlier page)."""
+        batch = batch or self.export_batch
         for label in SCHEMA.labels:
-            skip = 0
+            cols = [p for p in SCHEMA.nodes[label].props if p not in INTERNAL_PROPS]
+            key = cols.index("id")
+            ret = ", ".join(f"n.`{c}`" for c in cols)
+            last = ""
             while True:
-                res = self.read(_q("MATCH (n:{L}) RETURN n ORDER BY n.id SKIP $skip LIMIT $lim", L=label),
-                                {"skip": skip, "lim": batch})
-                for (n,) in res.rows:
-                    props = dict(n)
-                    yield {"node": props.pop("label"), "props": props}
+                res = self.read(_q("MATCH (n:{L}) WHERE n.id > $last RETURN ", L=label) + ret +
+                                " ORDER BY n.id LIMIT $lim", {"last": last, "lim": batch})
+                for row in res.rows:
+                    yield {"node": label, "props": {c: v for c, v in zip(cols, row) if v is not None}}
                 if len(res.rows) < batch:
                     break
-                skip += batch
+                last = res.rows[-1][key]
         for rtype in SCHEMA.rel_types:
-            skip = 0
+            cols = list(SCHEMA.rels[rtype].props)
+            key = 4 + cols.index("id")
+            ret = ", ".join([self.label_expr("a"), self.label_expr("b"), "a.id", "b.id", *[f"r.`{c}`" for c in cols]])
+            last = ""
             while True:
-                ret = f"r, {self.label_expr('a')}, {self.label_expr('b')}"
-                res = self.read(_q("MATCH (a)-[r:{T}]->(b) RETURN ", T=rtype) + ret +
-                                " ORDER BY r.id SKIP $skip LIMIT $lim",
-                                {"skip": skip, "lim": batch})
-                for r, sl, dl in res.rows:
-                    props = dict(r)
-                    yield {"rel": props.pop("type"), "src": props.pop("src"), "src_label": sl,
-                           "dst": props.pop("dst"), "dst_label": dl, "props": props}
+                res = self.read(_q("MATCH (a)-[r:{T}]->(b) WHERE r.id > $last RETURN ", T=rtype) + ret +
+                                " ORDER BY r.id LIMIT $lim", {"last": last, "lim": batch})
+                for sl, dl, src, dst, *vals in res.rows:
+                    yield {"rel": rtype, "src": src, "src_label": sl, "dst": dst, "dst_label": dl,
+                           "props": {c: v for c, v in zip(cols, vals) if v is not None}}
                 if len(res.rows) < batch:
                     break
-                skip += batch
+                last = res.rows[-1][key]
 
     first_index = 0  # where a list starts in this store's Cypher
 
@@ -311,6 +315,7 @@ class GraphStore(ABC):
         if existing:
             self.write(_q("UNWIND $ids AS i MATCH (n:{L} {{id: i}}) DETACH DELETE n", L=label),
                        {"ids": list(existing)})
+            _names_changed(self)
         return len(existing)
 
     def delete_rel(self, rel_id: str) -> int:
@@ -336,12 +341,19 @@ class GraphStore(ABC):
         self._check_writable()
         for label in SCHEMA.labels:
             self.write(_q("MATCH (n:{L}) DETACH DELETE n", L=label))
+        _names_changed(self)
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _names_changed(store: "GraphStore") -> None:
+    """Nodes were written: the search index (graph/search.py) is out of date."""
+    from graph import search
+    search.note_write(store)
 
 
 def by_pair(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:

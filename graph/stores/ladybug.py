@@ -5,10 +5,16 @@ Ladybug specifics live here only:
 - writes go through typed Arrow tables (`LOAD FROM $t ...` and `COPY ... FROM $t`), never one MERGE
   per row: Python dicts with nulls would be mis-typed by the binder;
 - every connection sets TRAIL path semantics; queries get a timeout via `set_query_timeout`;
-- lists are 1-based in Ladybug's Cypher.
+- lists are 1-based in Ladybug's Cypher;
+- the buffer pool is capped (TECHGIANTS_LADYBUG_BUFFER_MB, default `default_buffer_mb()`): Ladybug's
+  own default grows to ~80% of RAM; a query that exhausts the pool becomes a StoreError and the
+  database is reopened, so later queries still work;
+- relationship ends come back as ids in the rows wherever we write the query: `_id_of` (a label
+  scan per end) is only the fallback for user queries that return a relationship without its nodes.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -26,6 +32,33 @@ LB_TYPES = {"string": "STRING", "float": "DOUBLE", "int": "INT64", "bool": "BOOL
 PA_TYPES = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
             "date": pa.string(), "list": pa.list_(pa.string())}
 COPY_THRESHOLD = 20_000  # above this, new nodes go in with COPY rather than LOAD FROM + CREATE
+# above this, new relationships of one (from, to) pair go in with COPY: LOAD FROM + MATCH + CREATE
+# costs a join per row (465 s of a 1M ingest), COPY resolves the ends through the primary-key index.
+# A committed rel COPY checkpoints (the WAL is folded into the file), so small batches, as the
+# pipeline's default 5,000, keep the cheaper WAL path (tests/test_crash_recovery.py kills inside it)
+REL_COPY_THRESHOLD = 20_000
+BUFFER_ENV = "TECHGIANTS_LADYBUG_BUFFER_MB"
+BUFFER_CEILING_MB = 2048
+POOL_FULL = "buffer pool is full"
+log = logging.getLogger(__name__)
+
+
+class _CopyFailed(RuntimeError):
+    """A relationship COPY failed for a reason other than a missing end node."""
+
+
+def default_buffer_mb(env: dict | None = None, ram_mb: int | None = None) -> int:
+    """The buffer pool cap: $TECHGIANTS_LADYBUG_BUFFER_MB, else a quarter of RAM, at most 2 GB
+    (a 1M-company ingest and its reads fit in it; peak RSS stays well under 4 GB)."""
+    env = os.environ if env is None else env
+    if env.get(BUFFER_ENV):
+        return max(16, int(env[BUFFER_ENV]))
+    if ram_mb is None:
+        try:
+            ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+        except (ValueError, OSError):
+            ram_mb = 4 * BUFFER_CEILING_MB
+    return max(256, min(BUFFER_CEILING_MB, ram_mb // 4))
 
 
 def _ddl_props(props: dict[str, Prop], skip: tuple = ()) -> str:
@@ -55,6 +88,7 @@ def _arrow(rows: list[dict], props: dict[str, Prop], extra: dict[str, Any] | Non
 class LadybugStore(GraphStore):
     kind = "ladybug"
     first_index = 1
+    export_batch = 50_000  # each keyset page is a scan + top-k of the table: fewer, larger pages
 
     def __init__(self, path: str | os.PathLike, read_only: bool = False, timeout: float = 30.0,
                  buffer_pool_mb: int = 0):
@@ -62,20 +96,33 @@ class LadybugStore(GraphStore):
         self.url = self.path
         self.read_only = read_only
         self.timeout = timeout
+        self.buffer_pool_mb = buffer_pool_mb or default_buffer_mb()
         if read_only and not Path(self.path).exists():
             raise StoreError(f"no graph at {self.path}: run `techgiants init` or `techgiants ingest bundled` first")
         if not read_only:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._open()
+        self._table_names: dict[int, str] | None = None
+
+    def _open(self) -> None:
         try:
             # a process killed mid-transaction leaves a torn WAL tail: replay up to it and drop
             # it (the binding's default refuses to open the whole database; docs/reliability.md)
-            self.db = ladybug.Database(self.path, read_only=read_only,
-                                       buffer_pool_size=buffer_pool_mb * 1024 * 1024,
+            self.db = ladybug.Database(self.path, read_only=self.read_only,
+                                       buffer_pool_size=self.buffer_pool_mb * 1024 * 1024,
                                        throw_on_wal_replay_failure=False)
         except RuntimeError as e:
             raise StoreError(f"cannot open {self.path}: {e}") from None
         self._local = threading.local()
-        self._table_names: dict[int, str] | None = None
+
+    def _reopen(self) -> None:
+        """After the buffer pool ran out, Ladybug may refuse every later query: start afresh
+        (connections of other threads are dropped with the old thread-local and reconnect lazily)."""
+        try:
+            self.close()
+        except RuntimeError:
+            pass
+        self._open()
 
     # A connection per thread: Streamlit serves sessions from several threads.
     @property
@@ -94,6 +141,10 @@ class LadybugStore(GraphStore):
             self._local.conn = None
         self.db.close()
 
+    def is_outage(self, e: BaseException) -> bool:
+        # a closed database answers every call with a plain RuntimeError("Database is closed")
+        return bool(getattr(self.db, "is_closed", False)) or super().is_outage(e)
+
     # ---------------------------------------------------------------- schema
     def create_schema(self) -> None:
         self._check_writable()
@@ -107,35 +158,71 @@ class LadybugStore(GraphStore):
                 self.create_schema()
 
     # ---------------------------------------------------------------- primitives
+    def _has_rows(self, pattern: str, **names: str) -> bool:
+        """Whether a label/type holds anything: a first batch of an empty table needs no lookup."""
+        return bool(self.conn.execute(_q(pattern + " RETURN 1 LIMIT 1", **names)).get_all())
+
     def _fetch_nodes(self, label: str, ids: list[str]) -> dict[str, dict]:
-        res = self.conn.execute(_q("UNWIND $ids AS i MATCH (n:{L} {{id: i}}) RETURN n", L=label), {"ids": ids})
-        out = {}
-        for (n,) in res.get_all():
-            out[n["id"]] = {k: v for k, v in n.items() if not k.startswith("_") and v is not None}
-        return out
+        if not self._has_rows("MATCH (n:{L})", L=label):
+            return {}
+        cols = list(SCHEMA.nodes[label].props)
+        ret = ", ".join(f"n.`{c}`" for c in cols)
+        # plain columns: building a node struct per row costs more than the lookup itself
+        res = self.conn.execute(_q("LOAD FROM $t MATCH (n:{L} {{id: i}}) RETURN ", L=label) + ret,
+                                {"t": pa.table({"i": pa.array(ids, type=pa.string())})})
+        key = cols.index("id")
+        return {row[key]: {c: v for c, v in zip(cols, row) if v is not None} for row in res.get_all()}
 
     def _fetch_rels(self, rtype: str, rows: list[dict]) -> dict[str, dict]:
+        if not self._has_rows("MATCH ()-[e:{T}]->()", T=rtype):
+            return {}
+        cols = list(SCHEMA.rels[rtype].props)
+        ret = ", ".join(f"e.`{c}`" for c in cols)
         out: dict[str, dict] = {}
         for (sl, dl), group in _by_pair(rows).items():
-            t = pa.table({"src": [r["src"] for r in group], "dst": [r["dst"] for r in group],
-                          "rid": [r["props"]["id"] for r in group]})
-            res = self.conn.execute(_q("LOAD FROM $t MATCH (a:{A} {{id: src}})-[e:{T}]->(b:{B} {{id: dst}}) "
-                                       "WHERE e.id = rid RETURN e", A=sl, B=dl, T=rtype), {"t": t})
-            for (e,) in res.get_all():
-                out[e["id"]] = {k: v for k, v in e.items() if not k.startswith("_") and v is not None}
+            # from the source's primary key, its few edges of this type, filtered by id
+            t = pa.table({"src": pa.array([r["src"] for r in group], type=pa.string()),
+                          "rid": pa.array([r["props"]["id"] for r in group], type=pa.string())})
+            res = self.conn.execute(_q("LOAD FROM $t MATCH (a:{A} {{id: src}})-[e:{T}]->(b:{B}) "
+                                       "WHERE e.id = rid RETURN ", A=sl, B=dl, T=rtype) + ret, {"t": t})
+            for row in res.get_all():
+                out[row[cols.index("id")]] = {c: v for c, v in zip(cols, row) if v is not None}
         return out
 
     def _write(self, name: str, is_rel: bool, new: list[dict], changed: list[dict]) -> None:
+        try:
+            try:
+                self._write_tx(name, is_rel, new, changed, copy=True)
+            except _CopyFailed as e:
+                # the failed COPY rolled everything back: redo the batch on the row-by-row path
+                log.warning("%s: COPY failed (%s); writing the batch with LOAD FROM instead", name, e)
+                if POOL_FULL in str(e):
+                    self._reopen()
+                self._write_tx(name, is_rel, new, changed, copy=False)
+        except RuntimeError as e:
+            if POOL_FULL not in str(e):
+                raise
+            # Ladybug refuses every later statement after this: reopen, so that the pipeline's
+            # retry of the batch in halves (ingest.pipeline.write_bisecting) can succeed
+            self._reopen()
+            raise StoreError(f"{name}: a batch of {len(new) + len(changed)} needs more memory than Ladybug's "
+                             f"buffer pool ({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher or use a smaller "
+                             f"batch") from None
+
+    def _write_tx(self, name: str, is_rel: bool, new: list[dict], changed: list[dict], copy: bool) -> None:
         c = self.conn
         c.execute("BEGIN TRANSACTION")
         try:
             if is_rel:
-                self._write_rels(name, new, changed)
+                self._write_rels(name, new, changed, copy)
             else:
                 self._write_nodes(name, new, changed)
             c.execute("COMMIT")
         except Exception:
-            c.execute("ROLLBACK")
+            try:
+                c.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed COPY has already rolled the whole transaction back
             raise
 
     def _write_nodes(self, label: str, new: list[dict], changed: list[dict]) -> None:
@@ -152,11 +239,22 @@ class LadybugStore(GraphStore):
             self.conn.execute(_q("LOAD FROM $t MATCH (n:{L} {{id: id}}) SET ", L=label) + sets,
                               {"t": _arrow(changed, props)})
 
-    def _write_rels(self, rtype: str, new: list[dict], changed: list[dict]) -> None:
+    def _write_rels(self, rtype: str, new: list[dict], changed: list[dict], copy: bool = True) -> None:
         props = SCHEMA.rels[rtype].props
         extra = {"src": pa.string(), "dst": pa.string()}
         for (sl, dl), group in _by_pair(new).items():
             t = _arrow([{"src": r["src"], "dst": r["dst"], **r["props"]} for r in group], props, extra)
+            if copy and len(group) >= REL_COPY_THRESHOLD:
+                try:
+                    self.conn.execute(_q("COPY {T} FROM $t (from='", T=rtype) + _ident(sl) + "', to='" +
+                                      _ident(dl) + "')", {"t": t})
+                except RuntimeError as e:
+                    msg = str(e).splitlines()[0]
+                    if "Unable to find primary key" not in msg:
+                        raise _CopyFailed(msg) from None
+                    raise StoreError(f"{rtype} ({sl}->{dl}): relationship(s) point to nodes not in the store "
+                                     f"({msg}); nothing of this batch was written") from None
+                continue
             assign = ", ".join(f"`{p}`: `{p}`" for p in props)
             res = self.conn.execute(
                 _q("LOAD FROM $t MATCH (a:{A} {{id: src}}) MATCH (b:{B} {{id: dst}}) CREATE (a)-[e:{T} {{",
@@ -175,7 +273,10 @@ class LadybugStore(GraphStore):
         self.conn.execute(cypher, params or {})
 
     def node_label(self, node_id: str) -> str | None:
-        rows = self.conn.execute("MATCH (n) WHERE n.id = $id RETURN label(n) LIMIT 1", {"id": node_id}).get_all()
+        # one primary-key lookup per label: an unlabelled MATCH scans every table
+        q = " UNION ALL ".join(_q("MATCH (n:{L} {{id: $id}}) RETURN ", L=label) + f"'{_ident(label)}' AS l"
+                               for label in SCHEMA.labels)
+        rows = self.conn.execute(q, {"id": node_id}).get_all()
         return rows[0][0] if rows else None
 
     # ---------------------------------------------------------------- reads
@@ -188,6 +289,10 @@ class LadybugStore(GraphStore):
             res = c.execute(cypher, params or {})
         except RuntimeError as e:
             msg = str(e)
+            if POOL_FULL in msg:
+                self._reopen()
+                raise StoreError(f"the query needs more memory than Ladybug's buffer pool "
+                                 f"({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher, or narrow the query") from None
             if "Interrupted" in msg:
                 raise QueryTimeout(f"query stopped after {time.monotonic() - started:.1f} s "
                                    f"(limit {timeout or self.timeout:g} s)") from None
@@ -227,8 +332,13 @@ class LadybugStore(GraphStore):
         return v
 
     def _rel(self, r: dict, ids: dict) -> dict:
-        src = ids.get((r["_SRC"]["table"], r["_SRC"]["offset"])) or self._id_of(r["_SRC"])
-        dst = ids.get((r["_DST"]["table"], r["_DST"]["offset"])) or self._id_of(r["_DST"])
+        ends = []
+        for end in (r["_SRC"], r["_DST"]):
+            key = (end["table"], end["offset"])
+            if key not in ids:  # the last resort: the end node is not in the row
+                ids[key] = self._id_of(end)
+            ends.append(ids[key])
+        src, dst = ends
         return {"type": r["_LABEL"], "src": src, "dst": dst,
                 **clean_props({k: x for k, x in r.items() if not k.startswith("_")})}
 
@@ -248,12 +358,28 @@ class LadybugStore(GraphStore):
 
     # ---------------------------------------------------------------- analytics support
     def edges(self, rtype: str, columns: list[str]) -> pa.Table:
-        """All relationships of a type as an Arrow table: src, dst and the asked properties."""
+        """All relationships of a type as an Arrow table: src, dst, src_label, dst_label and the
+        asked properties. One query per (from, to) pair with labelled ends: an unlabelled end
+        makes Ladybug scan every node table and compute label() per row."""
         if rtype not in SCHEMA.rels or any(c not in SCHEMA.rels[rtype].props for c in columns):
             raise ValueError("unknown relationship type or property")
-        ret = ", ".join(["a.id AS src", "b.id AS dst", self.label_expr("a") + " AS src_label",
-                         self.label_expr("b") + " AS dst_label", *[f"e.`{c}` AS `{c}`" for c in columns]])
-        return self.conn.execute(_q("MATCH (a)-[e:{T}]->(b) RETURN ", T=rtype) + ret).get_as_arrow()
+        rt = SCHEMA.rels[rtype]
+        schema = pa.schema([("src", pa.string()), ("dst", pa.string()), ("src_label", pa.string()),
+                            ("dst_label", pa.string()), *[(c, PA_TYPES[rt.props[c].type]) for c in columns]])
+        ret = ", ".join(["a.id AS src", "b.id AS dst", "$sl AS src_label", "$dl AS dst_label",
+                         *[f"e.`{c}` AS `{c}`" for c in columns]])
+        parts = []
+        for sl, dl in rt.pairs:
+            t = self.conn.execute(_q("MATCH (a:{A})-[e:{T}]->(b:{B}) RETURN ", A=sl, B=dl, T=rtype) + ret,
+                                  {"sl": sl, "dl": dl}).get_as_arrow()
+            parts.append(t.rename_columns(schema.names).cast(schema))
+        return pa.concat_tables(parts)
+
+
+def _ident(name: str) -> str:
+    """A schema label as a bare word inside a quoted option (COPY ... (from='A')): checked by _q."""
+    _q("{x}", x=name)
+    return name
 
 
 def _collect_ids(v: Any, ids: dict) -> None:

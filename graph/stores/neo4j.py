@@ -13,7 +13,7 @@ from typing import Any
 import neo4j
 import pyarrow as pa
 from neo4j import GraphDatabase
-from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, TransientError
+from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 from neo4j.graph import Node, Path, Relationship
 
 from graph.schema import SCHEMA
@@ -56,6 +56,10 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self.driver.close()
+
+    def is_outage(self, e: BaseException) -> bool:
+        # the driver's own retries are spent when these reach us: the server is down or unreachable
+        return isinstance(e, (ServiceUnavailable, SessionExpired)) or super().is_outage(e)
 
     def _session(self, write: bool = False):
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
@@ -154,17 +158,84 @@ class Neo4jStore(GraphStore):
             raise StoreError((e.message or str(e)).splitlines()[0]) from None
 
     # ---------------------------------------------------------------- analytics support
-    def edges(self, rtype: str, columns: list[str]) -> pa.Table:
+    # keyset page size for edges(): source nodes per query (each query returns one record)
+    edges_page = 100_000
+
+    def edges(self, rtype: str, columns: list[str], page: int | None = None) -> pa.Table:
+        """All relationships of a type as an Arrow table: src, dst, src_label, dst_label and the
+        asked properties (types from schema.yaml, like Ladybug's).
+
+        Bulk, not record by record: per (from, to) label pair of the schema (empty pairs skipped
+        by the count store), one query when the pair has at most `page` relationships, else
+        keyset pages of `page` source nodes in id order (index-backed `a.id > $last ORDER BY
+        a.id LIMIT`). Each query returns ONE record holding a list of rows, so the driver (with
+        neo4j-rust-ext) decodes a few large lists instead of a record object per edge (100k
+        OWNS: 0.3 s client CPU instead of 2.1 s). Server memory per query is bounded by one
+        page: `page` source nodes and their relationships of the pair."""
         if rtype not in SCHEMA.rels or any(c not in SCHEMA.rels[rtype].props for c in columns):
             raise ValueError("unknown relationship type or property")
-        ret = ", ".join(["a.id AS src", "b.id AS dst", self.label_expr("a") + " AS src_label",
-                         self.label_expr("b") + " AS dst_label", *[f"e.`{c}` AS `{c}`" for c in columns]])
-        cols: dict[str, list] = {k: [] for k in ["src", "dst", "src_label", "dst_label", *columns]}
-        with self._session() as s:
-            for rec in s.run(_q("MATCH (a)-[e:{T}]->(b) RETURN ", T=rtype) + ret):
-                for k in cols:
-                    cols[k].append(rec[k])
-        return pa.table(cols) if cols["src"] else pa.table({k: pa.array([], pa.string()) for k in cols})
+        rt = SCHEMA.rels[rtype]
+        types = [_PA_TYPES.get(rt.props[c].type, pa.string()) for c in columns]
+        schema = pa.schema([("src", pa.string()), ("dst", pa.string()), ("src_label", pa.string()),
+                            ("dst_label", pa.string()), *zip(columns, types)])
+        row = ", ".join(["a.id", "b.id", *[f"e.`{c}`" for c in columns]])
+        parts = []
+        n = page or self.edges_page
+        # notifications off: a property no edge has yet (e.g. `until`) only draws a warning
+        with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                                 notifications_min_severity="OFF") as s:
+            for sl, dl in rt.pairs:
+                bound = self._pair_bound(s, rtype, sl, dl)
+                if not bound:
+                    continue
+                if bound <= n:   # small pair: one query, no paging over every source node
+                    rows = s.run(_q("MATCH (a:{A})-[e:{T}]->(b:{B}) RETURN collect([", A=sl, B=dl, T=rtype) +
+                                 row + "]) AS rows").single()["rows"]
+                    if rows:
+                        parts.append(_page_table(rows, sl, dl, types, schema))
+                    continue
+                q = _q("MATCH (a:{A}) WHERE a.id > $last WITH a ORDER BY a.id LIMIT $page "
+                       "OPTIONAL MATCH (a)-[e:{T}]->(b:{B}) "
+                       "RETURN max(a.id) AS last, count(DISTINCT a) AS nodes, "
+                       "collect(CASE WHEN e IS NULL THEN null ELSE [", A=sl, B=dl, T=rtype) + row + "] END) AS rows"
+                last = ""
+                while True:
+                    rec = s.run(q, last=last, page=n).single()
+                    if rec["rows"]:
+                        parts.append(_page_table(rec["rows"], sl, dl, types, schema))
+                    if rec["last"] is None or rec["nodes"] < n:
+                        break
+                    last = rec["last"]
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    @staticmethod
+    def _pair_bound(session, rtype: str, sl: str, dl: str) -> int:
+        """An upper bound on the (:sl)-[:rtype]->(:dl) relationships, from the count store in
+        O(1) (it answers one label per pattern): 0 skips the pair, a small one skips paging."""
+        return min(session.run(q).single()["c"] for q in (
+            _q("MATCH (:{A})-[e:{T}]->() RETURN count(e) AS c", A=sl, T=rtype),
+            _q("MATCH ()-[e:{T}]->(:{B}) RETURN count(e) AS c", B=dl, T=rtype)))
+
+
+_PA_TYPES = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
+             "date": pa.string(), "list": pa.list_(pa.string())}
+
+
+def _page_table(rows: list, sl: str, dl: str, types: list, schema: pa.Schema) -> pa.Table:
+    """One page of [src, dst, *props] rows as columns of the edges() schema."""
+    cols = list(zip(*rows))
+    arrays = [pa.array(cols[0], pa.string()), pa.array(cols[1], pa.string()),
+              pa.array([sl] * len(rows), pa.string()), pa.array([dl] * len(rows), pa.string())]
+    arrays += [pa.array(_plain(cols[2 + i]), t) for i, t in enumerate(types)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _plain(values: tuple) -> list | tuple:
+    """Driver temporal values as ISO strings (dates are stored as strings, but a temporal
+    written by another client must not break the Arrow column)."""
+    if any(hasattr(v, "iso_format") for v in values):
+        return [v.iso_format() if hasattr(v, "iso_format") else v for v in values]
+    return values
 
 
 class _Pending(str):
