@@ -944,14 +944,28 @@ def records(g: SynthGraph, chunk: int = 50_000, with_search_key: bool = False) -
     for label, t in g.nodes.items():
         cols = [c for c in t.column_names if with_search_key or c != "search_key"]
         for b in t.select(cols).to_batches(chunk):
-            for row in b.to_pylist():
-                yield Node(label, {k: v for k, v in row.items() if v is not None})
+            for props in _batch_dicts(b, b.column_names):
+                yield Node(label, props)
     for rtype, parts in g.rels.items():
         for sl, dl, t in parts:
+            props_cols = [c for c in t.column_names if c not in ("from", "to")]
             for b in t.to_batches(chunk):
-                for row in b.to_pylist():
-                    src, dst = row.pop("from"), row.pop("to")
-                    yield Rel(rtype, src, sl, dst, dl, {k: v for k, v in row.items() if v is not None})
+                src, dst = b.column("from").to_pylist(), b.column("to").to_pylist()
+                for a, z, props in zip(src, dst, _batch_dicts(b, props_cols)):
+                    yield Rel(rtype, a, sl, z, dl, props)
+
+
+def _batch_dicts(b: pa.RecordBatch, names: list[str]) -> Iterator[dict]:
+    """One dict per row of `b` over `names`, nulls left out: columns null throughout the batch are
+    skipped whole, and rows of a batch without nulls are zipped straight into dicts."""
+    names = [n for n in names if b.column(n).null_count < b.num_rows]
+    if not names:
+        return ({} for _ in range(b.num_rows))
+    cols = [b.column(n) for n in names]
+    values = zip(*[c.to_pylist() for c in cols])
+    if any(c.null_count for c in cols):
+        return ({k: v for k, v in zip(names, row) if v is not None} for row in values)
+    return (dict(zip(names, row)) for row in values)
 
 
 def unwind_batches(g: SynthGraph, batch: int = 10_000) -> Iterator[tuple[str, list[dict], int]]:

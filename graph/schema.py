@@ -235,10 +235,125 @@ def _raise(e: ValidationError, what: str) -> None:
     raise SchemaError(f"{what}.{loc}: {msg}" if loc else f"{what}: {msg}", field=loc) from None
 
 
+# ---------------------------------------------------------------- fast path
+# A bulk ingest validates millions of records, nearly all clean and of exactly the declared Python
+# types. `_fast` checks such a record against a plan computed once per label or type, without
+# pydantic, and gives up (None) on anything else: an unknown or missing key, a value of another
+# type (bytes, a str subclass, a tuple...), any failing check. The caller then runs the pydantic
+# model, which returns what it always returned or raises the error it always raised: the rules and
+# messages stay in one place (_check_value and the model); the fast path can only be faster.
+# tests/test_schema_fast.py compares both paths with the pre-plan implementation.
+
+_STR, _DATE, _FLOAT, _INT, _BOOL, _LIST, _OTHER = range(7)
+_KIND = {"string": _STR, "date": _DATE, "float": _FLOAT, "int": _INT, "bool": _BOOL, "list": _LIST}
+# what pycountry.countries.get(alpha_2=...) finds, plus the codes _check_value allows besides
+COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "EU", "ZZ"}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    names: frozenset
+    # per property, in schema order: (name, kind, required, text limit, choices, range, is_country)
+    fields: tuple
+
+
+def _plan(props: dict[str, Prop]) -> _Plan:
+    fields = []
+    for p in props.values():
+        kind = _KIND[p.type]
+        plain = p.format is None and not p.choices and p.range is None
+        # the combinations the schema uses; anything else always takes the model
+        if ((kind == _STR and p.range is not None) or p.format not in (None, "country")
+                or (kind in (_DATE, _BOOL, _LIST) and not plain)
+                or (kind in (_FLOAT, _INT) and (p.choices or p.format))):
+            kind = _OTHER
+        fields.append((p.name, kind, p.required, MAX_TEXT.get(p.name, MAX_TEXT_DEFAULT), frozenset(p.choices),
+                       p.range, p.format == "country"))
+    return _Plan(frozenset(props), tuple(fields))
+
+
+def _utf8(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _fast(plan: _Plan, props: Any) -> dict | None:
+    """The validated properties of a plain, valid record, or None: let the model decide."""
+    if type(props) is not dict or not plan.names.issuperset(props):
+        return None
+    out = {}
+    for name, kind, required, limit, choices, rng, country in plan.fields:
+        v = props.get(name)
+        if v is None:
+            if required:
+                return None
+            continue
+        if kind == _STR:
+            if type(v) is not str or len(v) > limit or "\x00" in v or not (v.isascii() or _utf8(v)):
+                return None
+            if choices and v not in choices:
+                return None
+            if country:
+                v = v.upper()
+                if v not in COUNTRY_CODES:
+                    return None
+        elif kind == _LIST:
+            if type(v) is not list:
+                return None
+            items = []
+            for x in v:
+                if x is None:
+                    continue
+                if type(x) is not str or len(x) > MAX_LIST_ITEM or "\x00" in x or not (x.isascii() or _utf8(x)):
+                    return None
+                if x:
+                    items.append(x)
+            v = list(dict.fromkeys(items)) if len(items) > 1 else items  # most lists hold one item
+        elif kind == _DATE:
+            if type(v) is not str or len(v) != 10 or not v.isascii() or "\x00" in v:
+                return None
+            try:
+                _dt.date.fromisoformat(v)
+            except ValueError:
+                return None
+        elif kind == _FLOAT:
+            t = type(v)
+            if t is int:
+                try:
+                    v = float(v)
+                except OverflowError:
+                    return None
+            elif t is not float:
+                return None
+            if v != v or rng is not None and not (rng[0] <= v <= rng[1]):
+                return None
+        elif kind == _BOOL:
+            if type(v) is not bool:
+                return None
+        elif kind == _INT:
+            if type(v) is not int or rng is not None and not (rng[0] <= v <= rng[1]):
+                return None
+        else:
+            return None
+        out[name] = v
+    return out
+
+
+_NODE_PLANS = {label: _plan(n.props) for label, n in SCHEMA.nodes.items()}
+_REL_PLANS = {rtype: _plan(r.props) for rtype, r in SCHEMA.rels.items()}
+
+
 def validate_node(label: str, props: dict) -> dict:
     """Return the normalised properties (nulls dropped) or raise SchemaError."""
-    if label not in SCHEMA.nodes:
+    plan = _NODE_PLANS.get(label)
+    if plan is None:
         raise SchemaError(f"unknown label {label!r}", field="label")
+    out = _fast(plan, props)
+    if out is not None:
+        return out
     try:
         m = node_model(label).model_validate(props)
     except ValidationError as e:
@@ -247,21 +362,23 @@ def validate_node(label: str, props: dict) -> dict:
 
 
 def validate_rel(rtype: str, src_label: str, dst_label: str, props: dict) -> dict:
-    if rtype not in SCHEMA.rels:
+    rt = SCHEMA.rels.get(rtype)
+    if rt is None:
         raise SchemaError(f"unknown relationship type {rtype!r}", field="type")
-    rt = SCHEMA.rels[rtype]
     if src_label not in rt.sources:
         raise SchemaError(f"{rtype} cannot start at {src_label} (allowed: {', '.join(rt.sources)})", field="src_label")
     if dst_label not in rt.targets:
         raise SchemaError(f"{rtype} cannot end at {dst_label} (allowed: {', '.join(rt.targets)})", field="dst_label")
-    try:
-        m = rel_model(rtype).model_validate(props)
-    except ValidationError as e:
-        _raise(e, rtype)
-    out = {k: v for k, v in m.model_dump().items() if v is not None}
-    for lo, hi in (("share_min", "share_max"),):
-        if lo in out and hi in out and out[lo] > out[hi]:
-            raise SchemaError(f"{rtype}.{lo} {out[lo]} greater than {hi} {out[hi]}", field=lo)
+    out = _fast(_REL_PLANS[rtype], props)
+    if out is None:
+        try:
+            m = rel_model(rtype).model_validate(props)
+        except ValidationError as e:
+            _raise(e, rtype)
+        out = {k: v for k, v in m.model_dump().items() if v is not None}
+    if "share_min" in out and "share_max" in out and out["share_min"] > out["share_max"]:
+        raise SchemaError(f"{rtype}.share_min {out['share_min']} greater than share_max {out['share_max']}",
+                          field="share_min")
     if rt.temporal and out.get("start") and out.get("end") and out["end"] < out["start"]:
         raise SchemaError(f"{rtype}.end {out['end']} before start {out['start']}", field="end")
     return out

@@ -35,7 +35,9 @@ class Rel:
     origin: str | None = None
 
     def __post_init__(self):
-        self.props.setdefault("id", rel_id(self.type, self.src, self.dst, self.key))
+        # hash only when no id is given (setdefault would hash every record, then discard it)
+        if "id" not in self.props:
+            self.props["id"] = rel_id(self.type, self.src, self.dst, self.key)
 
     @property
     def id(self) -> str:
