@@ -27,6 +27,7 @@ KINDS = {
     "bundled": "ingest.bundled",
     "mapping": "ingest.mapping",
     "dod1260h": "ingest.dod1260h",
+    "bulk": "ingest.bulk",  # a folder of Parquet/CSV in the bulk layout: columnar, not the record pipeline
 }
 
 
@@ -60,6 +61,9 @@ def ingest_paths(kind: str, paths: list[str], *, store: str | None, as_of: str |
                  quarantine: str | None = None, resolve: bool = True, console: Console | None = None,
                  progress: bool = True) -> int:
     """Returns the exit code: 0 when everything landed, 3 when some records were rejected."""
+    if kind == "bulk":
+        from ingest.bulk_commands import ingest_bulk
+        return ingest_bulk(paths, store=store, quarantine=quarantine, console=console, progress=progress)
     from graph.stores import open_store
     console = console or Console(emoji=False)
     if kind == "bundled" and not paths:
