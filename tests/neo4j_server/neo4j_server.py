@@ -226,9 +226,10 @@ def start(workdir, watch_pid: int | None = None, timeout: float | None = None) -
         reason = None
         while True:
             text = log_path.read_text(errors="replace") if log_path.exists() else ""
-            m = READY_RE.search(text)
-            if m and _port_open(port):
-                return m.group(1), proc.pid
+            # the log is appended to across restarts of a kept home: only this start's port counts
+            ready = [u for u in READY_RE.findall(text) if u.endswith(f":{port}")]
+            if ready and _port_open(port):
+                return ready[-1], proc.pid
             if proc.poll() is not None:
                 reason = f"Neo4j exited with code {proc.returncode} before Bolt was ready"
                 break
