@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from graph.schema import SCHEMA
-from graph.store import GraphStore, UpsertCounts, _q
+from graph.store import INTERNAL_PROPS, GraphStore, UpsertCounts, _q
 from ingest import pipeline
 from ingest.records import Node, Rel
 
@@ -94,10 +94,11 @@ def _save_checkpoint(path: Path, src: GraphStore, dst: GraphStore, counts: dict,
 
 
 def export_from(src: GraphStore, start: int, counts: dict, page: int = 5000) -> Iterator[dict]:
-    """The records of `src.iter_export()` (same order: labels, then types, each by id) from the
-    `start`-th on (0-based). Whole labels and types before it are skipped by their counts, the rest of
-    the way with one SKIP; then pages continue after the last id seen (keyset pagination: no page
-    re-sorts what earlier pages returned, unlike SKIP, which is O(n^2 / page) on large graphs)."""
+    """The records of `src.iter_export()` (same order and shape: labels, then types, each by id)
+    from the `start`-th on (0-based). Whole labels and types before it are skipped by their counts,
+    the rest of the way with one SKIP; then pages continue after the last id seen (keyset
+    pagination: no page re-sorts what earlier pages returned, unlike SKIP, which is O(n^2 / page)).
+    Plain columns with the ends' ids: no relationship object whose ends must be looked up."""
     segments = [(False, label, counts["nodes"].get(label, 0)) for label in SCHEMA.labels] + \
                [(True, rtype, counts["relationships"].get(rtype, 0)) for rtype in SCHEMA.rel_types]
     for is_rel, name, n in segments:
@@ -105,10 +106,15 @@ def export_from(src: GraphStore, start: int, counts: dict, page: int = 5000) -> 
             start -= n
             continue
         if is_rel:
+            cols = list(SCHEMA.rels[name].props)
             match, var = _q("MATCH (a)-[r:{T}]->(b) ", T=name), "r"
-            ret = f"RETURN r, {src.label_expr('a')}, {src.label_expr('b')}"
+            ret = ", ".join([src.label_expr("a"), src.label_expr("b"), "a.id", "b.id", *[f"r.`{c}`" for c in cols]])
+            key = 4 + cols.index("id")
         else:
-            match, var, ret = _q("MATCH (n:{L}) ", L=name), "n", "RETURN n"
+            cols = [p for p in SCHEMA.nodes[name].props if p not in INTERNAL_PROPS]
+            match, var = _q("MATCH (n:{L}) ", L=name), "n"
+            ret = ", ".join(f"n.`{c}`" for c in cols)
+            key = cols.index("id")
         last = None
         if start:
             res = src.read(match + f"RETURN {var}.id ORDER BY {var}.id SKIP $skip LIMIT 1", {"skip": start - 1})
@@ -116,18 +122,18 @@ def export_from(src: GraphStore, start: int, counts: dict, page: int = 5000) -> 
             start = 0
         while True:
             where = f"WHERE {var}.id > $last " if last is not None else ""
-            res = src.read(match + where + ret + f" ORDER BY {var}.id LIMIT $lim", {"last": last, "lim": page}
-                           if last is not None else {"lim": page})
+            res = src.read(match + where + "RETURN " + ret + f" ORDER BY {var}.id LIMIT $lim",
+                           {"last": last, "lim": page} if last is not None else {"lim": page})
             for row in res.rows:
-                props = dict(row[0])
                 if is_rel:
-                    yield {"rel": props.pop("type"), "src": props.pop("src"), "src_label": row[1],
-                           "dst": props.pop("dst"), "dst_label": row[2], "props": props}
+                    sl, dl, a, b, *vals = row
+                    yield {"rel": name, "src": a, "src_label": sl, "dst": b, "dst_label": dl,
+                           "props": {c: v for c, v in zip(cols, vals) if v is not None}}
                 else:
-                    yield {"node": props.pop("label"), "props": props}
-                last = props["id"]
+                    yield {"node": name, "props": {c: v for c, v in zip(cols, row) if v is not None}}
             if len(res.rows) < page:
                 break
+            last = res.rows[-1][key]
 
 
 def _record(rec: dict) -> Node | Rel:
