@@ -89,7 +89,8 @@ def ingest(kind: str = typer.Argument(..., help="Format: see `techgiants ingest 
     Kinds: `bundled` (the project's curated graph and list snapshot), `curated`, `csl`, `ofac`, `uslists`,
     `ftm`, `bods`, `gleif`, `holdings`, `13f`, `jsonl` (a `techgiants export jsonl` backup), `rdf`,
     `mapping` (a YAML mapping followed by the spreadsheets it reads), `dod1260h` (every 1260H edition,
-    OpenSanctions' history CSV).
+    OpenSanctions' history CSV), `bulk` (a folder of Parquet/CSV files per label and relationship type,
+    validated column-wise and COPY-loaded: the fast path for millions of rows, docs/bulk.md).
 
     Example: `techgiants ingest csl ../shared/data/csl-samples/csl_sample_2025_watchman.csv`
     """

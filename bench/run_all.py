@@ -449,7 +449,14 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
         if r:
             L.append(f"- {s} Ladybug search: " + "; ".join(
                 f"{k} `{v.get('text')}`: {fmt_ms(v.get('median_ms'))} / {fmt_ms(v.get('p95_ms'))}"
-                + (" (found)" if v.get("top") else " (no hit)") for k, v in r.items() if isinstance(v, dict)))
+                + (" (found)" if v.get("top") else " (no hit)") for k, v in r.items()
+                if isinstance(v, dict) and not k.startswith("_")))
+            ix = r.get("_index")
+            if ix:
+                L.append(f"- {s} Ladybug search index (graph/search.py, built once per data version): "
+                         f"{fmt_n(ix['entities'])} entities, {fmt_n(ix['vocabulary'])} words; build "
+                         f"{fmt_s(ix['build_s'])} ({fmt_s(ix['build_cpu_s'])} CPU), +{ix['rss_delta_mb']} MB RSS, "
+                         f"{ix['on_disk_mb']} MB on disk; load from disk {fmt_s(ix['load_s'])}")
     L.append("")
     # ---------------- app
     L += ["## App pages (streamlit.testing.v1.AppTest on app.py)", "",
@@ -600,7 +607,7 @@ def targets(scales: list[str]) -> list[str]:
         w = max(v["p95_ms"] for v in ok)
         L.append(f"| Search < 150 ms | {big} | worst p95 {fmt_ms(w)} (medians "
                  f"{', '.join(fmt_ms(v['median_ms']) for v in ok)}) | {_ratio(w, 150)} of 150 ms | {_ok(w < 150)} |")
-    peaks = {nm: (_load(big, nm) or {}).get("peak_rss_mb") for nm in ("lb-pipeline", "lb-raw", "lb-read", "lb-app")}
+    peaks = {nm: (_load(big, nm) or {}).get("peak_rss_mb") for nm in ("lb-pipeline", "lb-fast", "lb-raw", "lb-read", "lb-app")}
     pk = [v for v in peaks.values() if _num(v)]
     if pk:
         m = max(pk)
@@ -622,8 +629,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch", type=int, default=100_000, help="pipeline batch on Ladybug")
     ap.add_argument("--neo-batch", type=int, default=10_000, help="pipeline and UNWIND batch on Neo4j")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--buffer-pool-mb", type=int, default=3072,
-                    help="Ladybug buffer pool for the read benchmarks (the store's default grows to ~80%% of RAM)")
+    ap.add_argument("--buffer-pool-mb", type=int, default=0,
+                    help="Ladybug buffer pool for the read benchmarks (0: the store's default, "
+                         "TECHGIANTS_LADYBUG_BUFFER_MB or RAM/4 up to 2 GB)")
     ap.add_argument("--pipeline-buffer-pool-mb", type=int, default=0, help="Ladybug buffer pool for the pipeline ingest "
                     "(0: the store's default, as `techgiants ingest` uses it)")
     ap.add_argument("--query-timeout", type=float, default=60.0)

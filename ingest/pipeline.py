@@ -92,6 +92,9 @@ class StoreUnavailable(StoreError):
     The run stops: quarantining every later record for it would only hide the outage."""
 
 
+SYSTEMIC_REFUSALS = 50  # identical single-record refusals, with nothing written, that stop a run
+
+
 def write_bisecting(write: Callable[[list], UpsertCounts], rows: list, refused: Callable[[object, Exception], None],
                     is_outage: Callable[[BaseException], bool]) -> UpsertCounts:
     """`write(rows)`; when the store refuses, retry the halves until each refused row is alone, so
@@ -99,14 +102,24 @@ def write_bisecting(write: Callable[[list], UpsertCounts], rows: list, refused: 
     outage is raised at once (no halving: nothing would land)."""
     counts = UpsertCounts()
     todo = [rows]
+    landed, streak, last = False, 0, None
     while todo:
         part = todo.pop()
         try:
             counts.add(write(part))
+            landed = True
         except Exception as e:
             if is_outage(e):
                 raise
             if len(part) == 1:
+                # the same refusal for every record and nothing landed: the store, not the data,
+                # is failing (e.g. out of memory); stop rather than try each record alone
+                msg = _first_line(e)
+                streak = streak + 1 if msg == last else 1
+                last = msg
+                if not landed and streak >= SYSTEMIC_REFUSALS:
+                    raise StoreUnavailable(f"the store refused {streak} records in a row with the same error and "
+                                           f"accepted none: {msg}") from None
                 refused(part[0], e)
             else:
                 mid = len(part) // 2

@@ -96,6 +96,34 @@ def test_write_bisecting_isolates_every_refused_row():
     assert sorted(written) == [x for x in range(50) if x % 7 != 3] and counts.created == len(written)
 
 
+def test_write_bisecting_stops_when_the_store_refuses_everything():
+    """A store failing for every record (e.g. out of memory) is not bad data: after
+    SYSTEMIC_REFUSALS identical single-record refusals with nothing written the run stops, instead
+    of trying each of 100,000 records alone and quarantining them all."""
+    calls, refused = [], []
+
+    def write(part):
+        calls.append(len(part))
+        raise RuntimeError("Buffer manager exception: the buffer pool is full\nmore detail")
+
+    with pytest.raises(pipeline.StoreUnavailable) as info:
+        pipeline.write_bisecting(write, list(range(100_000)), lambda r, e: refused.append(r), lambda e: False)
+    assert "refused 50 records in a row" in str(info.value) and "buffer pool is full" in str(info.value)
+    assert len(refused) == pipeline.SYSTEMIC_REFUSALS - 1 and len(calls) < 200
+
+    # the same identical refusals after something landed are the data's: every one is quarantined
+    refused.clear()
+
+    def write_some(part):
+        if part[0] < 10 and len(part) < 20:
+            return pipeline.UpsertCounts(created=len(part))
+        if len(part) > 1 or part[0] >= 10:
+            raise ValueError("refused")
+
+    pipeline.write_bisecting(write_some, list(range(80)), lambda r, e: refused.append(r), lambda e: False)
+    assert refused == list(range(10, 80))
+
+
 def _stop_midway(recs, n, stop):
     for i, r in enumerate(recs):
         if i == n:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 import threading
 import time
 from pathlib import Path
@@ -36,10 +37,11 @@ COPY_THRESHOLD = 20_000  # above this, new nodes go in with COPY rather than LOA
 # costs a join per row (465 s of a 1M ingest), COPY resolves the ends through the primary-key index.
 # A committed rel COPY checkpoints (the WAL is folded into the file), so small batches, as the
 # pipeline's default 5,000, keep the cheaper WAL path (tests/test_crash_recovery.py kills inside it)
-REL_COPY_THRESHOLD = 20_000
+REL_COPY_THRESHOLD = 20_000  # ... and only into an empty (from, to) table: see _write_rels
 BUFFER_ENV = "TECHGIANTS_LADYBUG_BUFFER_MB"
 BUFFER_CEILING_MB = 2048
 POOL_FULL = "buffer pool is full"
+FETCH_CHUNK = 20_000  # rows per existence lookup: one 100k-row join can fill a 2 GB pool at 1M
 log = logging.getLogger(__name__)
 
 
@@ -168,10 +170,13 @@ class LadybugStore(GraphStore):
         cols = list(SCHEMA.nodes[label].props)
         ret = ", ".join(f"n.`{c}`" for c in cols)
         # plain columns: building a node struct per row costs more than the lookup itself
-        res = self.conn.execute(_q("LOAD FROM $t MATCH (n:{L} {{id: i}}) RETURN ", L=label) + ret,
-                                {"t": pa.table({"i": pa.array(ids, type=pa.string())})})
         key = cols.index("id")
-        return {row[key]: {c: v for c, v in zip(cols, row) if v is not None} for row in res.get_all()}
+        out: dict[str, dict] = {}
+        for i in range(0, len(ids), FETCH_CHUNK):   # bounded join state in the buffer pool
+            res = self.conn.execute(_q("LOAD FROM $t MATCH (n:{L} {{id: i}}) RETURN ", L=label) + ret,
+                                    {"t": pa.table({"i": pa.array(ids[i:i + FETCH_CHUNK], type=pa.string())})})
+            out.update({row[key]: {c: v for c, v in zip(cols, row) if v is not None} for row in res.get_all()})
+        return out
 
     def _fetch_rels(self, rtype: str, rows: list[dict]) -> dict[str, dict]:
         if not self._has_rows("MATCH ()-[e:{T}]->()", T=rtype):
@@ -179,15 +184,39 @@ class LadybugStore(GraphStore):
         cols = list(SCHEMA.rels[rtype].props)
         ret = ", ".join(f"e.`{c}`" for c in cols)
         out: dict[str, dict] = {}
-        for (sl, dl), group in _by_pair(rows).items():
-            # from the source's primary key, its few edges of this type, filtered by id
-            t = pa.table({"src": pa.array([r["src"] for r in group], type=pa.string()),
-                          "rid": pa.array([r["props"]["id"] for r in group], type=pa.string())})
-            res = self.conn.execute(_q("LOAD FROM $t MATCH (a:{A} {{id: src}})-[e:{T}]->(b:{B}) "
-                                       "WHERE e.id = rid RETURN ", A=sl, B=dl, T=rtype) + ret, {"t": t})
-            for row in res.get_all():
-                out[row[cols.index("id")]] = {c: v for c, v in zip(cols, row) if v is not None}
+        for (sl, dl), whole in _by_pair(rows).items():
+            for i in range(0, len(whole), FETCH_CHUNK):   # bounded join state in the buffer pool
+                group = whole[i:i + FETCH_CHUNK]
+                # from the source's primary key, its few edges of this type, filtered by id
+                t = pa.table({"src": pa.array([r["src"] for r in group], type=pa.string()),
+                              "rid": pa.array([r["props"]["id"] for r in group], type=pa.string())})
+                res = self.conn.execute(_q("LOAD FROM $t MATCH (a:{A} {{id: src}})-[e:{T}]->(b:{B}) "
+                                           "WHERE e.id = rid RETURN ", A=sl, B=dl, T=rtype) + ret, {"t": t})
+                for row in res.get_all():
+                    out[row[cols.index("id")]] = {c: v for c, v in zip(cols, row) if v is not None}
         return out
+
+    def upsert_nodes(self, label: str, rows) -> "UpsertCounts":
+        with self._pool_guard(label):
+            return super().upsert_nodes(label, rows)
+
+    def upsert_rels(self, rtype: str, rows) -> "UpsertCounts":
+        with self._pool_guard(rtype):
+            return super().upsert_rels(rtype, rows)
+
+    @contextmanager
+    def _pool_guard(self, name: str):
+        """A full buffer pool leaves Ladybug refusing every later statement: reopen the database
+        and refuse the batch with a clear message, so that the pipeline's retry of the batch in
+        halves (ingest.pipeline.write_bisecting) runs on a usable store."""
+        try:
+            yield
+        except RuntimeError as e:
+            if POOL_FULL not in str(e):
+                raise
+            self._reopen()
+            raise StoreError(f"{name}: the batch needs more memory than Ladybug's buffer pool "
+                             f"({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher or use a smaller batch") from None
 
     def _write(self, name: str, is_rel: bool, new: list[dict], changed: list[dict]) -> None:
         try:
@@ -242,9 +271,17 @@ class LadybugStore(GraphStore):
     def _write_rels(self, rtype: str, new: list[dict], changed: list[dict], copy: bool = True) -> None:
         props = SCHEMA.rels[rtype].props
         extra = {"src": pa.string(), "dst": pa.string()}
-        for (sl, dl), group in _by_pair(new).items():
+        pairs = _by_pair(new)
+        # COPY only into a (from, to) table that holds nothing yet: a COPY into a populated rel table
+        # rewrites its adjacency lists and, when that runs out of buffer pool, Ladybug 0.22 can leave
+        # a database that no longer opens (seen at 1M with a 2 GB pool); the first batch of a type,
+        # the bulk of a big load, still gets the fast path
+        empty = {pair: copy and len(group) >= REL_COPY_THRESHOLD and
+                 not self._has_rows("MATCH (:{A})-[e:{T}]->(:{B})", A=pair[0], T=rtype, B=pair[1])
+                 for pair, group in pairs.items()}
+        for (sl, dl), group in pairs.items():
             t = _arrow([{"src": r["src"], "dst": r["dst"], **r["props"]} for r in group], props, extra)
-            if copy and len(group) >= REL_COPY_THRESHOLD:
+            if empty[(sl, dl)]:
                 try:
                     self.conn.execute(_q("COPY {T} FROM $t (from='", T=rtype) + _ident(sl) + "', to='" +
                                       _ident(dl) + "')", {"t": t})
