@@ -8,12 +8,6 @@ tags: [investors]
 order: 40
 anchors:
   investor: [Company, Fund, GovernmentBody, University, Person]
-analytical: >
-  `listed_below` walks 4 ownership hops down from every holding of the investor and of its
-  subsidiaries and funds: for a busy investor at 1M companies that is over 1,000 holdings and
-  some 230,000 (holding, firm below) pairs, a subgraph walk no index can shortcut (the rest of
-  the query takes 50 ms). Use `techgiants analyze exposure --investor <id>` (in memory, every
-  list at once) on big graphs.
 params:
   investor:
     type: string

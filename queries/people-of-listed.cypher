@@ -5,11 +5,6 @@ description: >
   the firms those own)? Names to check against other lists and registries.
 tags: [people, lists]
 order: 20
-analytical: >
-  Walks up to 3 ownership hops down from every firm on the list (over 50,000 firms at 1M
-  companies) and joins their officers: a traversal from every listed firm, which no index serves
-  (Ladybug's variable-length walk costs a pass over the node table per start node). Use `officers`
-  for one organisation.
 params:
   list_id:
     type: string

@@ -488,7 +488,7 @@ def test_analytical_queries_say_why_and_what_to_use_instead():
     analytical = {q.name: q.analytical for q in LIB if q.analytical}
     assert set(analytical) == {"changes-since", "entities-since", "single-source-facts", "most-sourced",
                                "find-entity", "investors-in-listed", "us-investors-in-listed",
-                               "subsidiaries-not-listed", "people-of-listed", "investor-exposure"}
+                               "subsidiaries-not-listed"}
     for name, why in analytical.items():
         assert ("use " in why.lower() or "narrow" in why.lower()) and len(why) > 80, name
     assert not hasattr(bench.phases, "ANALYTICAL")
