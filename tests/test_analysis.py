@@ -164,3 +164,46 @@ def test_edges_paged_equals_whole(loaded):
         assert key(loaded.edges("OWNS", cols, page=1)) == key(whole)
     holds = loaded.edges("HOLDS", ["weight"])
     assert holds.column("src").to_pylist() == ["fund:f"] and holds.column("src_label").to_pylist() == ["Fund"]
+
+
+def test_edges_pages_shrink_under_the_transaction_memory_cap(store, tmp_path, caplog):
+    """Neo4j: a keyset page of busy sources that outgrows db.memory.transaction.max is halved and
+    retried (at 5M companies one page of 100,000 funds' HOLDS needed more than the server's 256 MB).
+    Its own server with an 8 MB cap: 16 funds x 3,000 holdings do not fit in one page."""
+    if store.kind != "neo4j":
+        pytest.skip("Neo4j's transaction memory cap")
+    import importlib.util
+    import logging
+    import os
+    from graph.stores.neo4j import Neo4jStore
+    spec = importlib.util.spec_from_file_location("tg_ns", Path(__file__).parent / "neo4j_server" / "neo4j_server.py")
+    ns = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ns)
+    old = os.environ.get("TECHGIANTS_NEO4J_TX_MAX")
+    os.environ["TECHGIANTS_NEO4J_TX_MAX"] = "8m"
+    try:
+        uri, pid = ns.start(tmp_path / "neo4j", watch_pid=os.getpid())
+    finally:
+        if old is None:
+            os.environ.pop("TECHGIANTS_NEO4J_TX_MAX")
+        else:
+            os.environ["TECHGIANTS_NEO4J_TX_MAX"] = old
+    try:
+        s = Neo4jStore(uri)
+        s.create_schema()
+        funds, companies = 16, 3000
+        recs = [Node("Fund", {"id": f"fund:{i}", "name": f"Fund {i}", "sources": ["src:t"]}) for i in range(funds)]
+        recs += [Node("Company", {"id": f"c:{j}", "name": f"Company {j}", "sources": ["src:t"]})
+                 for j in range(companies)]
+        recs += [Rel("HOLDS", f"fund:{i}", "Fund", f"c:{j}", "Company", {"sources": ["src:t"], "weight": 0.001})
+                 for i in range(funds) for j in range(companies)]
+        assert pipeline.run(s, recs, batch=1000).total_rejected == 0
+        with caplog.at_level(logging.INFO, logger="graph.stores.neo4j"):
+            t = s.edges("HOLDS", ["weight"], page=funds)
+        assert "over the transaction memory cap" in caplog.text   # the first page did not fit
+        assert t.num_rows == funds * companies
+        assert set(zip(t.column("src").to_pylist(), t.column("dst").to_pylist())) == {
+            (f"fund:{i}", f"c:{j}") for i in range(funds) for j in range(companies)}
+        s.close()
+    finally:
+        ns.stop(pid)

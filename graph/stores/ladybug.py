@@ -14,6 +14,8 @@ Ladybug specifics live here only:
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import os
 from contextlib import contextmanager
@@ -122,8 +124,10 @@ class LadybugStore(GraphStore):
         (connections of other threads are dropped with the old thread-local and reconnect lazily)."""
         try:
             self.close()
-        except RuntimeError:
-            pass
+        except RuntimeError as e:
+            log.warning("closing %s after a full buffer pool: %s", self.path, e)
+        gc.collect()
+        _trim_heap()   # hand the old pool's memory back before the new one fills (else RSS doubles)
         self._open()
 
     # A connection per thread: Streamlit serves sessions from several threads.
@@ -416,6 +420,14 @@ class LadybugStore(GraphStore):
                                   {"sl": sl, "dl": dl}).get_as_arrow()
             parts.append(t.rename_columns(schema.names).cast(schema))
         return pa.concat_tables(parts)
+
+
+def _trim_heap() -> None:
+    """glibc keeps freed memory in its arenas; malloc_trim returns it to the OS (no-op elsewhere)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _ident(name: str) -> str:

@@ -213,12 +213,22 @@ class Neo4jStore(GraphStore):
                        "OPTIONAL MATCH (a)-[e:{T}]->(b:{B}) "
                        "RETURN max(a.id) AS last, count(DISTINCT a) AS nodes, "
                        "collect(CASE WHEN e IS NULL THEN null ELSE [", A=sl, B=dl, T=rtype) + row + "] END) AS rows"
-                last = ""
+                last, size = "", n
                 while True:
-                    rec = s.run(q, last=last, page=n).single()
+                    try:
+                        rec = s.run(q, last=last, page=size).single()
+                    except TransientError as e:
+                        # a page of busy sources (funds with thousands of holdings) outgrew the
+                        # server's transaction memory (db.memory.transaction.max): halve the page
+                        if "MemoryPool" not in (e.code or "") or size == 1:
+                            raise
+                        size = max(1, size // 2)
+                        log.info("%s %s->%s: page over the transaction memory cap, now %d source nodes",
+                                 rtype, sl, dl, size)
+                        continue
                     if rec["rows"]:
                         parts.append(_page_table(rec["rows"], sl, dl, types, schema))
-                    if rec["last"] is None or rec["nodes"] < n:
+                    if rec["last"] is None or rec["nodes"] < size:
                         break
                     last = rec["last"]
         return pa.concat_tables(parts) if parts else schema.empty_table()

@@ -16,6 +16,7 @@ Python API:
     stop(pid)
 
 Environment knobs: TECHGIANTS_NEO4J_HEAP (default 1g), TECHGIANTS_NEO4J_PAGECACHE (default 256m),
+TECHGIANTS_NEO4J_TX_MAX (default 256m, the per-transaction memory cap),
 TECHGIANTS_NEO4J_START_TIMEOUT (seconds, default 180), TECHGIANTS_NEO4J_BUILD_TIMEOUT (default 1800).
 """
 
@@ -193,7 +194,9 @@ def _launch(workdir: Path, port: int, watch_pid: int | None) -> tuple[subprocess
     heap = os.environ.get("TECHGIANTS_NEO4J_HEAP", "1g")
     pagecache = os.environ.get("TECHGIANTS_NEO4J_PAGECACHE", "256m")
     cp = os.pathsep.join([str(CLASSES)] + _classpath())
+    tx_max = os.environ.get("TECHGIANTS_NEO4J_TX_MAX", "256m")  # db.memory.transaction.max
     cmd = [shutil.which("java") or "java", f"-Xmx{heap}", *JVM_FLAGS, f"-Dtg.pagecache={pagecache}",
+           f"-Dtg.tx.max={tx_max}",
            "-cp", cp, MAIN_CLASS, str(workdir), str(port)]
     if watch_pid:
         cmd.append(str(watch_pid))
