@@ -319,6 +319,8 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
           "|---|---|---|---|---|---|---|---|---|---|"]
     for s in scales:
         b, p = _load(s, "breakdown") or {}, _load(s, "lb-pipeline") or {}
+        if not (b or p):
+            continue   # a Neo4j-only scale (5M): no embedded pipeline run
         st = p.get("steps", {})
 
         def g(k):
