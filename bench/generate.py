@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graph.names import SEP, norm, search_key  # noqa: E402
 from graph.schema import SCHEMA  # noqa: E402
+from graph.store import _q  # noqa: E402
 
 SOURCE_ID = "src:synthetic"
 PA_TYPES = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(),
@@ -972,14 +973,14 @@ def unwind_batches(g: SynthGraph, batch: int = 10_000) -> Iterator[tuple[str, li
     """(cypher, rows, n) for a live Neo4j: plain UNWIND CREATE, no validation, no merging.
     Nodes first; relationships MATCH their ends by id (run after the id constraints exist)."""
     for label, t in g.nodes.items():
-        q = f"UNWIND $rows AS r CREATE (n:`{label}`) SET n = r"
+        q = _q("UNWIND $rows AS r CREATE (n:{L}) SET n = r", L=label)
         for b in t.to_batches(batch):
             rows = [{k: v for k, v in r.items() if v is not None} for r in b.to_pylist()]
             yield q, rows, len(rows)
     for rtype, parts in g.rels.items():
         for sl, dl, t in parts:
-            q = (f"UNWIND $rows AS r MATCH (a:`{sl}` {{id: r.src}}) MATCH (b:`{dl}` {{id: r.dst}}) "
-                 f"CREATE (a)-[e:`{rtype}`]->(b) SET e = r.props")
+            q = _q("UNWIND $rows AS r MATCH (a:{A} {{id: r.src}}) MATCH (b:{B} {{id: r.dst}}) "
+                   "CREATE (a)-[e:{T}]->(b) SET e = r.props", A=sl, B=dl, T=rtype)
             for b in t.to_batches(batch):
                 rows = []
                 for r in b.to_pylist():

@@ -5,10 +5,9 @@ ingest.pipeline.run(target)), never holding the graph in memory.
     python -m bench.migrate_bench [--scale 100k] [--source bench/.work/db/100k-pipeline.lbdb]
                                   [--target fresh-neo4j | bolt://... | path.lbdb] [--export-only]
 
-Measures GraphStore.iter_export() (capped: on Ladybug it looks up both ends of every
-relationship with a query each), the columnar export proposed here (`export_columns`: the same
-records, plain columns, keyset pagination), then the full migration through the columnar
-export into a fresh target, and checks the counts match. Writes bench/.work/results/<scale>/migrate.json and, with
+Measures GraphStore.iter_export() with the --export-batch page (capped) and with the store's
+own page size, then the full migration through it into a fresh target, and checks the counts
+match. Writes bench/.work/results/<scale>/migrate.json and, with
 --render, refreshes bench/RESULTS.md (a section is appended there by run_all's renderer).
 """
 from __future__ import annotations
@@ -23,41 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import WORK, Timer, du_mb, peak_rss_mb, write_json  # noqa: E402
 from bench.generate import parse_scale, scale_name  # noqa: E402
-
-
-def export_columns(store, batch: int = 50_000):
-    """The same records as GraphStore.iter_export(), asked for as plain columns with keyset
-    pagination: no node or relationship objects to convert, so no per-relationship lookup of
-    its end nodes (LadybugStore._rel resolves ends absent from the row with a query each, by
-    `offset(id(n))`, i.e. a label scan per end), and no SKIP that re-reads every earlier page."""
-    from graph.schema import SCHEMA
-    from graph.store import INTERNAL_PROPS, _q
-    for label in SCHEMA.labels:
-        cols = [p for p in SCHEMA.nodes[label].props if p not in INTERNAL_PROPS]
-        ret = ", ".join(f"n.`{c}`" for c in cols)
-        last = ""
-        while True:
-            res = store.read(_q("MATCH (n:{L}) WHERE n.id > $last RETURN ", L=label) + ret +
-                             " ORDER BY n.id LIMIT $lim", {"last": last, "lim": batch})
-            for row in res.rows:
-                yield {"node": label, "props": {c: v for c, v in zip(cols, row) if v is not None}}
-            if len(res.rows) < batch:
-                break
-            last = res.rows[-1][0]
-    for rtype in SCHEMA.rel_types:
-        cols = list(SCHEMA.rels[rtype].props)
-        ret = ", ".join([f"{store.label_expr('a')}", f"{store.label_expr('b')}", "a.id", "b.id",
-                         *[f"r.`{c}`" for c in cols]])
-        last = ""
-        while True:
-            res = store.read(_q("MATCH (a)-[r:{T}]->(b) WHERE r.id > $last RETURN ", T=rtype) + ret +
-                             " ORDER BY r.id LIMIT $lim", {"last": last, "lim": batch})
-            for sl, dl, src, dst, *vals in res.rows:
-                yield {"rel": rtype, "src": src, "src_label": sl, "dst": dst, "dst_label": dl,
-                       "props": {c: v for c, v in zip(cols, vals) if v is not None}}
-            if len(res.rows) < batch:
-                break
-            last = res.rows[-1][4 + cols.index("id")]
 
 
 def as_records(dicts, counter: dict | None = None):
@@ -107,10 +71,10 @@ def main(argv=None) -> dict:
     if capped:
         res["iter_export"]["note"] = (f"stopped after {args.cap:g} s in the relationships: "
                                       f"{c['n'] - c['nodes']} relationships exported so far")
-    # 2. the columnar export (bench's proposal for iter_export)
+    # 2. the export with the store's own page size (Ladybug: 50,000)
     c = {}
     with Timer() as t:
-        for _ in as_records(export_columns(src), c):
+        for _ in as_records(src.iter_export(), c):
             pass
     res["export_s"] = round(t.wall, 2)
     res["export_cpu_s"] = round(t.cpu, 2)
@@ -128,7 +92,7 @@ def main(argv=None) -> dict:
             dst.create_schema()
             c = {}
             with Timer() as t:
-                rep = pipeline.run(dst, as_records(export_columns(src), c), batch=args.batch)
+                rep = pipeline.run(dst, as_records(src.iter_export(), c), batch=args.batch)
             res["migrate_s"] = round(t.wall, 2)
             res["migrate_cpu_s"] = round(t.cpu, 2)
             res["migrate_per_s"] = round(c.get("n", 0) / t.wall)

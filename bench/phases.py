@@ -422,10 +422,12 @@ def bench_chunked_edges(store, chunks: int = 8) -> dict:
     bounds = [col[int(i * len(col) / chunks)] for i in range(chunks)] + [None]
     total, peak, t0 = 0, 0, time.perf_counter()
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        where = "a.id >= $lo" + ("" if hi is None else " AND a.id < $hi")
-        prm = {"lo": lo} if hi is None else {"lo": lo, "hi": hi}
-        tbl = store.conn.execute(f"MATCH (a)-[e:OWNS]->(b) WHERE {where} RETURN a.id AS src, b.id AS dst, "
-                                 "e.share AS share", prm).get_as_arrow()
+        ret = " RETURN a.id AS src, b.id AS dst, e.share AS share"
+        if hi is None:   # the last chunk is open-ended
+            tbl = store.conn.execute("MATCH (a)-[e:OWNS]->(b) WHERE a.id >= $lo" + ret, {"lo": lo}).get_as_arrow()
+        else:
+            tbl = store.conn.execute("MATCH (a)-[e:OWNS]->(b) WHERE a.id >= $lo AND a.id < $hi" + ret,
+                                     {"lo": lo, "hi": hi}).get_as_arrow()
         total += tbl.num_rows
         peak = max(peak, tbl.nbytes)
     return {"chunks": chunks, "rows": total, "seconds": round(time.perf_counter() - t0, 3),

@@ -501,9 +501,9 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
         L += ["## Migration between stores (bench/migrate_bench.py)", "",
               "A Ladybug db streamed as records into `ingest.pipeline.run` on a fresh Neo4j (batch 10,000): what "
               "`techgiants migrate --from graph.lbdb --to bolt://...` would do. *iter_export* is "
-              "`GraphStore.iter_export()` as it is (capped: on Ladybug it resolves both ends of every relationship "
-              "with a query each); *columnar export* is `export_columns` in bench/migrate_bench.py (the same records, "
-              "plain columns, keyset pagination), used for the migration.", "",
+              "`GraphStore.iter_export()` as it was when measured (capped: on Ladybug it then resolved both ends of "
+              "every relationship with a query each); *columnar export* is the plain-column keyset export that "
+              "`iter_export` (and `techgiants migrate`) have used since, measured before it moved there.", "",
               "| scale | elements | iter_export (as is) | columnar export | export + pipeline into Neo4j | counts match | "
               "rejected | client peak RSS | server peak RSS |",
               "|---|---|---|---|---|---|---|---|---|"]
@@ -516,25 +516,6 @@ def render(out_md: Path = BENCH / "RESULTS.md") -> str:
                      f"{fmt_s(r.get('migrate_s'))} ({fmt_n(r.get('migrate_per_s'))}/s) | {r.get('counts_match', 'n/a')} | "
                      f"{r.get('rejected', 'n/a')} | {fmt_n(r.get('peak_rss_mb'))} MB | {fmt_n(r.get('server_peak_rss_mb'))} MB |")
         L.append("")
-    # ---------------- prototypes
-    sf = [(s, _load(s, "search_fast")) for s in scales if _load(s, "search_fast")]
-    sk = [(s, _load(s, "searchkey_fast")) for s in scales if _load(s, "searchkey_fast")]
-    if sf or sk:
-        L += ["## Measured fixes (bench-only prototypes)", ""]
-    for s, r in sf:
-        L += [f"`bench/search_fast.py` vs `GraphStore.search` on the {s} Ladybug db (median of 3-5 runs; same top hit?):", "",
-              "| query | store.search | search_fast | same top hit |", "|---|---|---|---|"]
-        for k, v in r.items():
-            L.append(f"| {k} `{v['text']}` | {fmt_ms(v['store.search']['median_ms'])} | "
-                     f"{fmt_ms(v['fast_search']['median_ms'])} | {v['same_top1']} |")
-        L.append("")
-    for s, r in sk:
-        g = r.get("generated", {})
-        b = r.get("bundled", {})
-        L += [f"`bench/searchkey_fast.py` at {s} (CPU seconds): graph.names.search_key {fmt_s(g.get('exact_s'))} vs "
-              f"the cached variant {fmt_s(g.get('fast_s'))} for {fmt_n(g.get('rows'))} entities ({g.get('speedup')}x), "
-              f"{g.get('mismatches')} different keys; bundled data: {b.get('rows')} entities, {b.get('mismatches')} "
-              "different.", ""]
     # ---------------- targets
     L += targets(scales)
     notes = BENCH / "RESULTS_NOTES.md"

@@ -186,7 +186,7 @@ def _check_value(p: Prop, v: Any) -> Any:
         raise ValueError(f"{v!r} not one of {', '.join(p.choices)}")
     if p.format == "country":
         v = str(v).upper()
-        if pycountry.countries.get(alpha_2=v) is None and v not in ("XK", "EU", "ZZ"):
+        if v not in COUNTRY_CODES:
             raise ValueError(f"{v!r} is not an ISO 3166-1 alpha-2 code")
     return v
 
@@ -246,7 +246,7 @@ def _raise(e: ValidationError, what: str) -> None:
 
 _STR, _DATE, _FLOAT, _INT, _BOOL, _LIST, _OTHER = range(7)
 _KIND = {"string": _STR, "date": _DATE, "float": _FLOAT, "int": _INT, "bool": _BOOL, "list": _LIST}
-# what pycountry.countries.get(alpha_2=...) finds, plus the codes _check_value allows besides
+# ISO 3166-1 alpha-2 codes, plus Kosovo, the EU and "unknown" (ZZ)
 COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK", "EU", "ZZ"}
 
 

@@ -258,36 +258,49 @@ class GraphStore(ABC):
     # ---------------------------------------------------------------- export
     export_batch = 5000  # page size of iter_export(); a store may prefer larger pages
 
-    def iter_export(self, batch: int | None = None) -> Iterator[dict]:
+    def iter_export(self, batch: int | None = None, start: int = 0, counts: dict | None = None) -> Iterator[dict]:
         """Every node, then every relationship, as JSON-able dicts, in id order:
         {"node": label, "props": {...}} and {"rel": type, "src", "src_label", "dst", "dst_label", "props"}.
         Plain columns (ends as ids, no node/rel objects to convert) and keyset pagination on the id
-        (no SKIP re-reading every earlier page)."""
+        (no SKIP re-reading every earlier page). `start` skips that many records (a resumed
+        migration): whole labels and types by `counts` (self.counts() when not given), the rest with
+        one SKIP."""
         batch = batch or self.export_batch
-        for label in SCHEMA.labels:
-            cols = [p for p in SCHEMA.nodes[label].props if p not in INTERNAL_PROPS]
-            key = cols.index("id")
-            ret = ", ".join(f"n.`{c}`" for c in cols)
+        if start:
+            counts = counts or self.counts()
+        segments = [(False, label) for label in SCHEMA.labels] + [(True, rtype) for rtype in SCHEMA.rel_types]
+        for is_rel, name in segments:
+            if start:
+                n = counts["relationships" if is_rel else "nodes"].get(name, 0)
+                if start >= n:
+                    start -= n
+                    continue
+            # x is the exported element in both shapes, so every query below is a constant template
+            if is_rel:
+                cols = list(SCHEMA.rels[name].props)
+                match = _q("MATCH (a)-[x:{T}]->(b) ", T=name)
+                ret = ", ".join([self.label_expr("a"), self.label_expr("b"), "a.id", "b.id",
+                                 *[f"x.`{c}`" for c in cols]])
+                key = 4 + cols.index("id")
+            else:
+                cols = [p for p in SCHEMA.nodes[name].props if p not in INTERNAL_PROPS]
+                match = _q("MATCH (x:{L}) ", L=name)
+                ret = ", ".join(f"x.`{c}`" for c in cols)
+                key = cols.index("id")
             last = ""
+            if start:
+                res = self.read(match + "RETURN x.id ORDER BY x.id SKIP $skip LIMIT 1", {"skip": start - 1})
+                last, start = (res.rows[0][0] if res.rows else ""), 0
             while True:
-                res = self.read(_q("MATCH (n:{L}) WHERE n.id > $last RETURN ", L=label) + ret +
-                                " ORDER BY n.id LIMIT $lim", {"last": last, "lim": batch})
+                res = self.read(match + "WHERE x.id > $last RETURN " + ret + " ORDER BY x.id LIMIT $lim",
+                                {"last": last, "lim": batch})
                 for row in res.rows:
-                    yield {"node": label, "props": {c: v for c, v in zip(cols, row) if v is not None}}
-                if len(res.rows) < batch:
-                    break
-                last = res.rows[-1][key]
-        for rtype in SCHEMA.rel_types:
-            cols = list(SCHEMA.rels[rtype].props)
-            key = 4 + cols.index("id")
-            ret = ", ".join([self.label_expr("a"), self.label_expr("b"), "a.id", "b.id", *[f"r.`{c}`" for c in cols]])
-            last = ""
-            while True:
-                res = self.read(_q("MATCH (a)-[r:{T}]->(b) WHERE r.id > $last RETURN ", T=rtype) + ret +
-                                " ORDER BY r.id LIMIT $lim", {"last": last, "lim": batch})
-                for sl, dl, src, dst, *vals in res.rows:
-                    yield {"rel": rtype, "src": src, "src_label": sl, "dst": dst, "dst_label": dl,
-                           "props": {c: v for c, v in zip(cols, vals) if v is not None}}
+                    if is_rel:
+                        sl, dl, src, dst, *vals = row
+                        yield {"rel": name, "src": src, "src_label": sl, "dst": dst, "dst_label": dl,
+                               "props": {c: v for c, v in zip(cols, vals) if v is not None}}
+                    else:
+                        yield {"node": name, "props": {c: v for c, v in zip(cols, row) if v is not None}}
                 if len(res.rows) < batch:
                     break
                 last = res.rows[-1][key]

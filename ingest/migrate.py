@@ -24,10 +24,9 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
-from graph.schema import SCHEMA
-from graph.store import INTERNAL_PROPS, GraphStore, UpsertCounts, _q
+from graph.store import GraphStore, UpsertCounts
 from ingest import pipeline
 from ingest.records import Node, Rel
 
@@ -93,49 +92,6 @@ def _save_checkpoint(path: Path, src: GraphStore, dst: GraphStore, counts: dict,
     os.replace(tmp, path)
 
 
-def export_from(src: GraphStore, start: int, counts: dict, page: int = 5000) -> Iterator[dict]:
-    """The records of `src.iter_export()` (same order and shape: labels, then types, each by id)
-    from the `start`-th on (0-based). Whole labels and types before it are skipped by their counts,
-    the rest of the way with one SKIP; then pages continue after the last id seen (keyset
-    pagination: no page re-sorts what earlier pages returned, unlike SKIP, which is O(n^2 / page)).
-    Plain columns with the ends' ids: no relationship object whose ends must be looked up."""
-    segments = [(False, label, counts["nodes"].get(label, 0)) for label in SCHEMA.labels] + \
-               [(True, rtype, counts["relationships"].get(rtype, 0)) for rtype in SCHEMA.rel_types]
-    for is_rel, name, n in segments:
-        if start >= n:
-            start -= n
-            continue
-        if is_rel:
-            cols = list(SCHEMA.rels[name].props)
-            match, var = _q("MATCH (a)-[r:{T}]->(b) ", T=name), "r"
-            ret = ", ".join([src.label_expr("a"), src.label_expr("b"), "a.id", "b.id", *[f"r.`{c}`" for c in cols]])
-            key = 4 + cols.index("id")
-        else:
-            cols = [p for p in SCHEMA.nodes[name].props if p not in INTERNAL_PROPS]
-            match, var = _q("MATCH (n:{L}) ", L=name), "n"
-            ret = ", ".join(f"n.`{c}`" for c in cols)
-            key = cols.index("id")
-        last = None
-        if start:
-            res = src.read(match + f"RETURN {var}.id ORDER BY {var}.id SKIP $skip LIMIT 1", {"skip": start - 1})
-            last = res.rows[0][0] if res.rows else None
-            start = 0
-        while True:
-            where = f"WHERE {var}.id > $last " if last is not None else ""
-            res = src.read(match + where + "RETURN " + ret + f" ORDER BY {var}.id LIMIT $lim",
-                           {"last": last, "lim": page} if last is not None else {"lim": page})
-            for row in res.rows:
-                if is_rel:
-                    sl, dl, a, b, *vals = row
-                    yield {"rel": name, "src": a, "src_label": sl, "dst": b, "dst_label": dl,
-                           "props": {c: v for c, v in zip(cols, vals) if v is not None}}
-                else:
-                    yield {"node": name, "props": {c: v for c, v in zip(cols, row) if v is not None}}
-            if len(res.rows) < page:
-                break
-            last = res.rows[-1][key]
-
-
 def _record(rec: dict) -> Node | Rel:
     if "node" in rec:
         return Node(rec["node"], rec["props"], origin=f"node {rec['props'].get('id')}")
@@ -177,7 +133,7 @@ def migrate(src: GraphStore, dst: GraphStore, batch: int = 5000, resume: bool = 
         if progress:
             progress(done, total)
 
-    for rec in export_from(src, done, counts, page=max(batch, 1000)):
+    for rec in src.iter_export(batch=max(batch, 1000), start=done, counts=counts):
         chunk.append(rec)
         if len(chunk) >= batch:
             flush()

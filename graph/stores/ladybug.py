@@ -187,6 +187,7 @@ class LadybugStore(GraphStore):
             return {}
         cols = list(SCHEMA.rels[rtype].props)
         ret = ", ".join(f"e.`{c}`" for c in cols)
+        key = cols.index("id")
         out: dict[str, dict] = {}
         for (sl, dl), whole in _by_pair(rows).items():
             for i in range(0, len(whole), FETCH_CHUNK):   # bounded join state in the buffer pool
@@ -197,7 +198,7 @@ class LadybugStore(GraphStore):
                 res = self.conn.execute(_q("LOAD FROM $t MATCH (a:{A} {{id: src}})-[e:{T}]->(b:{B}) "
                                            "WHERE e.id = rid RETURN ", A=sl, B=dl, T=rtype) + ret, {"t": t})
                 for row in res.get_all():
-                    out[row[cols.index("id")]] = {c: v for c, v in zip(cols, row) if v is not None}
+                    out[row[key]] = {c: v for c, v in zip(cols, row) if v is not None}
         return out
 
     def upsert_nodes(self, label: str, rows) -> "UpsertCounts":
