@@ -224,24 +224,15 @@ class LadybugStore(GraphStore):
                              f"({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher or use a smaller batch") from None
 
     def _write(self, name: str, is_rel: bool, new: list[dict], changed: list[dict]) -> None:
+        # a full buffer pool anywhere in an upsert is handled once, by _pool_guard around it
         try:
-            try:
-                self._write_tx(name, is_rel, new, changed, copy=True)
-            except _CopyFailed as e:
-                # the failed COPY rolled everything back: redo the batch on the row-by-row path
-                log.warning("%s: COPY failed (%s); writing the batch with LOAD FROM instead", name, e)
-                if POOL_FULL in str(e):
-                    self._reopen()
-                self._write_tx(name, is_rel, new, changed, copy=False)
-        except RuntimeError as e:
-            if POOL_FULL not in str(e):
-                raise
-            # Ladybug refuses every later statement after this: reopen, so that the pipeline's
-            # retry of the batch in halves (ingest.pipeline.write_bisecting) can succeed
-            self._reopen()
-            raise StoreError(f"{name}: a batch of {len(new) + len(changed)} needs more memory than Ladybug's "
-                             f"buffer pool ({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher or use a smaller "
-                             f"batch") from None
+            self._write_tx(name, is_rel, new, changed, copy=True)
+        except _CopyFailed as e:
+            # the failed COPY rolled everything back: redo the batch on the row-by-row path
+            log.warning("%s: COPY failed (%s); writing the batch with LOAD FROM instead", name, e)
+            if POOL_FULL in str(e):
+                self._reopen()
+            self._write_tx(name, is_rel, new, changed, copy=False)
 
     def _write_tx(self, name: str, is_rel: bool, new: list[dict], changed: list[dict], copy: bool) -> None:
         c = self.conn
