@@ -14,7 +14,7 @@ params:
     help: Id of the captured entity.
     choices_query: "MATCH (e)-[:CAPTURED_BY]->() RETURN DISTINCT e.id AS value, e.name AS label ORDER BY label, value"
 */
-MATCH (e {id: $entity})-[k:CAPTURED_BY]->(l:SanctionsList)
+MATCH (e:label($entity) {id: $entity})-[k:CAPTURED_BY]->(l:SanctionsList)
 UNWIND k.via AS owner_id
 MATCH (o {id: owner_id})-[r:OWNS]->(e)
 RETURN l.name AS list, k.rule AS rule, k.aggregate AS aggregate, k.certainty AS certainty,

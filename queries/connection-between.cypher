@@ -19,7 +19,7 @@ params:
     default: company:dahua
     help: Id of the second entity.
 */
-MATCH p = allShortestPaths((a {id: $from})-[:OWNS|HOLDS|INVESTED_IN|MANAGES|TRACKS|PART_OF|PARTY_TO|SUPPLIES|PARTNERS_WITH|OFFICER_OF*1..6]-(b {id: $to}))
+MATCH p = allShortestPaths((a:label($from) {id: $from})-[:OWNS|HOLDS|INVESTED_IN|MANAGES|TRACKS|PART_OF|PARTY_TO|SUPPLIES|PARTNERS_WITH|OFFICER_OF*1..6]-(b:label($to) {id: $to}))
 RETURN length(p) AS hops,
        reduce(s = '', n IN nodes(p) | s + CASE WHEN s = '' THEN '' ELSE ' — ' END + n.name) AS chain,
        [r IN relationships(p) | type(r)] AS links,

@@ -15,7 +15,7 @@ params:
     help: Id of the entity (find it with find-entity or search-identifier).
     choices_query: "MATCH (n) WHERE n.id STARTS WITH 'company:' OR n.id STARTS WITH 'gov:' OR n.id STARTS WITH 'fund:' OR n.id STARTS WITH 'person:' OR n.id STARTS WITH 'university:' OR n.id STARTS WITH 'project:' RETURN n.id AS value, n.name AS label ORDER BY label, value"
 */
-MATCH (n {id: $entity})-[r]-(m)
+MATCH (n:label($entity) {id: $entity})-[r]-(m)
 WITH n, r, m, EXISTS { MATCH (n)-[r2]->(m) WHERE r2.id = r.id } AS outgoing
 RETURN labels(n)[0] AS kind, n.name AS name,
        CASE WHEN outgoing THEN '->' ELSE '<-' END AS direction, type(r) AS relationship,

@@ -15,7 +15,7 @@ params:
     help: Id of the fund, asset manager or investor.
     choices_query: "MATCH (i)-[:HOLDS|OWNS|INVESTED_IN|MANAGES]->() RETURN DISTINCT i.id AS value, i.name AS label ORDER BY label, value"
 */
-MATCH (i {id: $investor})
+MATCH (i:label($investor) {id: $investor})
 MATCH (i)-[:OWNS|MANAGES*0..4]->(v)
 MATCH (v)-[r:OWNS|HOLDS|INVESTED_IN]->(h)
 WITH DISTINCT v, r, h

@@ -56,6 +56,10 @@ PARAM_TYPES = ("string", "int", "float", "bool", "date", "list")
 HEADER_KEYS = {"title", "description", "tags", "params", "order", "anchors", "analytical"}
 PARAM_KEYS = {"type", "default", "help", "choices", "choices_query"}
 RESERVED_PARAMS = {"store", "name", "timeout", "limit", "library", "query"}
+# `$limit` needs no declaration: `run` binds it to the rows it will read (limit + 1), so that a
+# query can sort and cut before it fetches its display columns (Ladybug keeps every row of a sort
+# input that a later OPTIONAL MATCH or cross product still needs).
+ROW_LIMIT = "limit"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _PARAM_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VARIANT_RE = re.compile(r"^[ \t]*//[ \t]*variant:[ \t]*(\S+)[ \t]*$")
@@ -357,7 +361,7 @@ def parse_text(text: str, name: str, path: Path | str = "<text>", builtin: bool 
                 raise QueryError(f"{_loc(path, line)}: label(${m.group(1)}) needs ${m.group(1)} under `anchors:` "
                                  f"with the labels its node can have")
         for p, line in used.items():
-            if p not in declared:
+            if p not in declared and p != ROW_LIMIT:
                 raise QueryError(f"{_loc(path, first + line - 1)}: ${p} is used but not declared under `params:`")
         for p in params:
             if p.name not in used:
@@ -533,11 +537,19 @@ def run(store: GraphStore, name: str | Query, *, timeout: float | None = None, l
     coerced to their types; values come back as plain Python (see graph/store.py for nodes,
     relationships and paths)."""
     q = name if isinstance(name, Query) else (library or _default_library())[name]
-    bound = q.bind(params)
     limit = limit or guard.default_limit()
-    res = store.read(with_limit(anchored(store, q, bound), limit + 1), bound,
-                     timeout=timeout or guard.default_timeout(), limit=limit)
+    cypher, bound = statement(store, q, q.bind(params), limit)
+    res = store.read(cypher, bound, timeout=timeout or guard.default_timeout(), limit=limit)
     return Result(res.columns, guard.plain(res.rows), res.truncated)
+
+
+def statement(store: GraphStore, q: Query, bound: dict, limit: int) -> tuple[str, dict]:
+    """The Cypher and parameters this store runs for a saved query that returns at most `limit`
+    rows: anchors resolved, `LIMIT limit + 1` at the end, and `$limit` bound when the text uses it."""
+    cypher = with_limit(anchored(store, q, bound), limit + 1)
+    if ROW_LIMIT in guard.params_used(cypher):
+        bound = {**bound, ROW_LIMIT: limit + 1}
+    return cypher, bound
 
 
 _LIMIT_RE = re.compile(r"\bLIMIT\s+(\$?\w+)\s*;?\s*$", re.I)
@@ -615,7 +627,7 @@ def check_syntax(store: GraphStore, queries: Iterable[Query] | Library) -> list[
     for q in queries:
         sec = store.kind if store.kind in q.variants else "default"
         try:
-            explain(store, anchored(store, q, q.bind()), q.bind())
+            explain(store, *statement(store, q, q.bind(), guard.default_limit()))
         except StoreError as e:
             first = q.lines.get(sec, 1)
             m = re.search(r"line:? (\d+)", str(e))

@@ -18,7 +18,7 @@ params:
     default: company:sensetime
     help: Id of the (possibly) owned company at the bottom.
 */
-MATCH p = (a {id: $owner})-[:OWNS*1..8]->(b {id: $owned})
+MATCH p = (a:label($owner) {id: $owner})-[:OWNS*1..8]->(b:label($owned) {id: $owned})
 RETURN length(p) AS hops,
        reduce(s = '', n IN nodes(p) | s + CASE WHEN s = '' THEN '' ELSE ' > ' END + n.name) AS chain,
        [r IN relationships(p) | r.share] AS stakes,

@@ -24,14 +24,16 @@ RETURN type(r) AS relationship, a.name AS from_name, a.id AS from_id, b.name AS 
        r.sources[0] AS source_id, s.locator AS locator
 ORDER BY relationship, from_id, to_id, r.id
 // variant: ladybug
-// Only the columns the answer needs are carried past the scan (ids and names, not whole
-// nodes), so that the sort stays within the buffer pool at 1M companies.
-WITH $rel_type AS wanted_type
+// Sorts and cuts ($limit: the rows the runner reads) before the source lookup, carrying only
+// plain columns: a sort whose rows a later OPTIONAL MATCH still needs is kept whole in Ladybug's
+// buffer pool (over 1.5 GB at 1M companies), the top rows alone take a few MB.
 MATCH (a)-[r]->(b)
 WHERE size(r.sources) = 1 AND coalesce(r.derived, false) = false
-  AND (wanted_type = '' OR label(r) = wanted_type)
+  AND ($rel_type = '' OR label(r) = $rel_type)
 WITH label(r) AS relationship, a.name AS from_name, a.id AS from_id, b.name AS to_name, b.id AS to_id,
      r.id AS rel_id, r.sources[1] AS source_id
+ORDER BY relationship, from_id, to_id, rel_id
+LIMIT $limit
 OPTIONAL MATCH (s:Source {id: source_id})
 RETURN relationship, from_name, from_id, to_name, to_id, source_id, s.locator AS locator
 ORDER BY relationship, from_id, to_id, rel_id

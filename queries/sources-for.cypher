@@ -5,13 +5,15 @@ description: >
   and how many of its relationships each one states? Read these before you quote a fact.
 tags: [evidence, start, sources]
 order: 40
+anchors:
+  entity: [Company, Fund, GovernmentBody, Person, University, Project, Index, Country, SanctionsList, Source]
 params:
   entity:
     type: string
     default: company:hikvision
     help: Id of the entity.
 */
-MATCH (n {id: $entity})
+MATCH (n:label($entity) {id: $entity})
 MATCH (s:Source)
 WHERE s.id IN n.sources OR EXISTS { MATCH (n)-[r]-() WHERE s.id IN r.sources }
 OPTIONAL MATCH (n)-[r2]-() WHERE s.id IN r2.sources

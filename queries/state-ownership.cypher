@@ -14,7 +14,7 @@ params:
     help: Id of the company.
     choices_query: "MATCH (c:Company) RETURN c.id AS value, c.name AS label ORDER BY label, value"
 */
-MATCH p = (o)-[:OWNS*1..8]->(c {id: $company})
+MATCH p = (o)-[:OWNS*1..8]->(c:label($company) {id: $company})
 WHERE o:GovernmentBody OR (o:Company AND o.kind = 'state_enterprise')
 RETURN o.name AS state_owner, o.id AS owner_id, labels(o)[0] AS owner_kind,
        coalesce(o.level, '') AS level, o.kind AS kind, length(p) AS hops,

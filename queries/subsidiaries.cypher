@@ -6,6 +6,8 @@ description: >
   group starts here.
 tags: [ownership]
 order: 30
+anchors:
+  company: [Company, Fund, GovernmentBody, University, Person]
 params:
   company:
     type: string
@@ -13,7 +15,7 @@ params:
     help: Id of the parent company.
     choices_query: "MATCH (c:Company)-[:OWNS]->() RETURN DISTINCT c.id AS value, c.name AS label ORDER BY label, value"
 */
-MATCH p = (c {id: $company})-[:OWNS*1..8]->(s)
+MATCH p = (c:label($company) {id: $company})-[:OWNS*1..8]->(s)
 WITH s, min(length(p)) AS hops
 OPTIONAL MATCH (s)-[:LISTED_ON]->(l:SanctionsList)
 WITH s, hops, count(l) AS lists

@@ -15,7 +15,7 @@ params:
     help: Id of the company (or fund).
     choices_query: "MATCH (c:Company) RETURN c.id AS value, c.name AS label ORDER BY label, value"
 */
-MATCH p = (o)-[:OWNS*1..8]->(c {id: $company})
+MATCH p = (o)-[:OWNS*1..8]->(c:label($company) {id: $company})
 WHERE NOT EXISTS { MATCH ()-[:OWNS]->(o) }
 RETURN o.name AS owner, o.id AS owner_id, labels(o)[0] AS owner_kind, o.country AS owner_country,
        length(p) AS hops,

@@ -374,6 +374,26 @@ def test_results_are_truncated_at_the_limit(answers):
     assert L.with_limit("MATCH (n) RETURN n LIMIT $top  // the top ones", 6).endswith("// the top ones")
 
 
+@pytest.mark.parametrize("kind", ["ladybug", "neo4j"])
+def test_a_query_can_cut_early_with_limit(answers, tmp_path, kind):
+    """`$limit` needs no declaration and is the rows the runner reads (limit + 1): a query sorts
+    and cuts with it before fetching display columns, and truncation is still told right."""
+    text = GOOD.replace("MATCH (c:Company) WHERE c.country = $country\nRETURN c.id AS id ORDER BY id",
+                        "MATCH (c:Company) WHERE c.country = $country\nWITH c.id AS id ORDER BY id LIMIT $limit\n"
+                        "MATCH (c2:Company {id: id})\nRETURN id, c2.name AS name ORDER BY id")
+    q = parse_file(write(tmp_path, "cut.cypher", text))
+    assert [p.name for p in q.params] == ["country"]
+    s = answers(kind)["store"]
+    full = run(s, q, limit=100_000)
+    assert not full.truncated and len(full.rows) > 3
+    assert full.rows == sorted(full.rows)
+    cut = run(s, q, limit=3)
+    assert cut.truncated and cut.rows == full.rows[:3]
+    exact = run(s, q, limit=len(full.rows))
+    assert not exact.truncated and exact.rows == full.rows
+    assert L.check_syntax(s, [q]) == []
+
+
 def test_choices_method(answers):
     s = answers("ladybug")["store"]
     ch = LIB["projects-of-listed-by-country"].choices(s)
