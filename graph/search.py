@@ -20,6 +20,7 @@ other processes (an ingest run while the app is open).
 from __future__ import annotations
 
 import bisect
+import ctypes
 import json
 import math
 import os
@@ -287,64 +288,129 @@ def _tokens(keys: pa.Array, base: int) -> tuple[pa.Array, np.ndarray]:
     return pc.filter(tokens, keep), parents[keep.to_numpy(zero_copy_only=False)]
 
 
-def build_index(columns: dict[str, pa.Table], chunk: int = 131_072) -> TokenIndex:
+def _column(tables: list[pa.Table], i: int, fill: str | None = None) -> pa.Array:
+    """Column i of every table as one string array, copied once: straight from the chunks
+    (combine_chunks would copy each column first), nulls filled per chunk that has any."""
+    parts = []
+    for t in tables:
+        for a in t.column(i).chunks:
+            a = a.cast(pa.string())
+            parts.append(pc.fill_null(a, fill) if fill is not None and a.null_count else a)
+    return pa.concat_arrays(parts)
+
+
+def _shortest(seg: np.ndarray, name_len: np.ndarray, keep: int) -> np.ndarray:
+    """The `keep` entities of an entity-ordered list with the shortest names (the earlier ones
+    among equals), still in entity order."""
+    if len(seg) <= keep:
+        return seg
+    return seg[np.sort(np.argsort(name_len[seg], kind="stable")[:keep])]
+
+
+def _release() -> None:
+    """Hand the build's freed temporaries back to the OS: Arrow's allocator (mimalloc) and glibc
+    keep them for reuse otherwise, and the process would stay that much bigger for good."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def build_index(columns: dict[str, pa.Table], chunk: int = 16_384) -> TokenIndex:
     """The index from one (id, name, search_key) table per label. Works through the entities a
-    chunk at a time so that the token strings of a million names never exist all at once."""
+    chunk at a time so that the token strings of a million names never exist all at once (a
+    chunk's Arrow temporaries are ~70 bytes a token; smaller chunks are no slower).
+
+    Consumes `columns`: each label's table leaves the dict once copied, so the pulled result is
+    freed as early as possible (index_for passes a fresh dict)."""
     labels = [l for l, t in columns.items() if t.num_rows]
-    tables = [columns[l] for l in labels]
+    tables = [columns.pop(l) for l in labels]
     if not tables:
         e = pa.array([], pa.string())
         return TokenIndex([], np.zeros(0, np.int8), e, e, e, np.zeros(0, np.int32), [],
                           np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
     label_of = np.concatenate([np.full(t.num_rows, i, np.int8) for i, t in enumerate(tables)])
-    ids = pa.concat_arrays([t.column(0).combine_chunks().cast(pa.string()) for t in tables])
-    names = pa.concat_arrays([t.column(1).combine_chunks().cast(pa.string()) for t in tables])
-    keys = pc.fill_null(pa.concat_arrays([t.column(2).combine_chunks().cast(pa.string()) for t in tables]), "")
+    ids, names, keys = _column(tables, 0), _column(tables, 1), _column(tables, 2, "")
+    del tables
     n = len(keys)
     name_len = pc.fill_null(pc.utf8_length(names), 0).to_numpy(zero_copy_only=False).astype(np.int32)
 
+    # Each chunk keeps its (token, entity) pairs as a small CSR: the distinct tokens (numbered in
+    # order of appearance), how many entities each has, and those entities, ascending per token,
+    # as offsets into the chunk (2 bytes each while a chunk has at most 65536 entities). The
+    # postings are filled from these at the end: a counting sort, no sort of all pairs at once.
     gid_of: dict[str, int] = {}
-    tids, ents = [], []
+    off_type = np.uint16 if chunk <= 1 << 16 else np.int32
+    done: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     for start in range(0, n, chunk):
         tokens, parents = _tokens(keys.slice(start, chunk), start)
         enc = pc.dictionary_encode(tokens)
+        del tokens
         local = enc.dictionary.to_pylist()
         to_gid = np.fromiter((gid_of.setdefault(t, len(gid_of)) for t in local), np.int64, len(local))
-        pairs = np.unique(to_gid[enc.indices.to_numpy(zero_copy_only=False)] * n + parents)
+        pairs = to_gid[enc.indices.to_numpy(zero_copy_only=False)]
+        del enc, local, to_gid
+        pairs *= n
+        pairs += parents
+        del parents
+        # sorted by token, then entity, without repeats (np.unique hashes: several times slower)
+        pairs.sort()
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
         gid = pairs // n
-        tids.append(gid.astype(np.int32))
-        ents.append((pairs - gid * n).astype(np.int32))
+        pairs -= gid * n + start
+        first = np.flatnonzero(np.concatenate(([True], gid[1:] != gid[:-1])))
+        counts = np.diff(np.append(first, len(gid))).astype(np.int32)
+        done.append((start, gid[first].astype(np.int32), counts, pairs.astype(off_type)))
+        del pairs, gid, first, counts
     vocab_arr = pa.array(list(gid_of), pa.string())
     del gid_of
     order = pc.array_sort_indices(vocab_arr).to_numpy()
     rank_of = np.empty(len(order), np.int32)
     rank_of[order] = np.arange(len(order), dtype=np.int32)
-    tid = rank_of[np.concatenate(tids)]
-    del tids
-    ent = np.concatenate(ents)
-    del ents
-    by_tok = np.argsort(tid, kind="stable")     # entities stay in order within a token
-    postings = ent[by_tok]
-    df = np.bincount(tid, minlength=len(order)).astype(np.int64)
-    del tid, ent, by_tok
+    df = np.zeros(len(order), np.int64)
+    for _, g, counts, _ in done:
+        df[rank_of[g]] += counts         # no token twice in a chunk's g: += adds every count
     # very common words ("co", "ltd", pinyin syllables) keep only their shortest-named entities:
     # they only decide anything when a query has nothing rarer, and then short names win anyway
     cap = max(int(STOPWORD_SHARE * n), 2000)
+    heavy = df > cap
     indptr = np.zeros(len(order) + 1, np.int64)
-    np.cumsum(df, out=indptr[1:])
-    heavy = np.flatnonzero(df > cap)
-    if len(heavy):
-        keep = np.ones(len(postings), bool)
-        for t in heavy:
-            lo, hi = indptr[t], indptr[t + 1]
-            seg = postings[lo:hi]
-            drop = np.argsort(name_len[seg], kind="stable")[2000:]
-            keep[lo + drop] = False          # the kept ones stay in entity order
-        postings = postings[keep]
-        sizes = df.copy()
-        sizes[heavy] = 2000
-        np.cumsum(sizes, out=indptr[1:])
+    np.cumsum(np.where(heavy, 2000, df), out=indptr[1:])
+    postings = np.empty(int(indptr[-1]), np.int32)
+    cursor = indptr[:-1].copy()
+    best: dict[int, np.ndarray] = {}
+    # chunks in entity order, so each token's entities arrive ascending (as a stable sort by token
+    # would leave them); a chunk is freed once placed. A very common word's entities are not placed
+    # but narrowed chunk by chunk: the shortest names of the shortest so far and the chunk's.
+    done.reverse()
+    while done:
+        start, g, counts, ent = done.pop()
+        ent = ent.astype(np.int32)
+        ent += start
+        r = rank_of[g]
+        first = np.cumsum(counts) - counts
+        pos = np.repeat(cursor[r] - first, counts)
+        pos += np.arange(len(ent))
+        hv = heavy[r]
+        if hv.any():
+            for i in np.flatnonzero(hv):
+                seg = ent[first[i]:first[i] + counts[i]]
+                t = int(r[i])
+                best[t] = _shortest(np.concatenate((best[t], seg)) if t in best else seg, name_len, 2000)
+            light = np.repeat(~hv, counts)
+            postings[pos[light]] = ent[light]
+            del light
+        else:
+            postings[pos] = ent
+        cursor[r] += counts
+        del g, counts, ent, r, first, pos, hv
+    for t, seg in best.items():
+        postings[indptr[t]:indptr[t + 1]] = seg
+    del cursor, best, rank_of
     vocab = vocab_arr.take(pa.array(order)).to_pylist()
+    del vocab_arr, order
+    _release()
     return TokenIndex(labels, label_of, ids, names, keys, name_len, vocab, indptr, postings, df,
                       {w: i for i, w in enumerate(vocab)})
 
