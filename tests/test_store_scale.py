@@ -130,7 +130,7 @@ def test_edges_covers_every_pair_with_labels(store):
 
 
 def test_default_buffer_pool_is_bounded():
-    assert default_buffer_mb({}, ram_mb=24_000) == 2048
+    assert default_buffer_mb({}, ram_mb=24_000) == 1536
     assert default_buffer_mb({}, ram_mb=2_000) == 500
     assert default_buffer_mb({}, ram_mb=512) == 256
     assert default_buffer_mb({lb.BUFFER_ENV: "5000"}, ram_mb=24_000) == 5000
@@ -152,3 +152,25 @@ def test_full_buffer_pool_is_a_clear_error_and_the_store_keeps_working(tmp_path)
         assert s.node_label("co:new") == "Company"
     finally:
         s.close()
+
+
+def test_upserts_do_not_keep_their_arrow_tables(tmp_path):
+    """Ladybug keeps every Arrow table passed as a query parameter until its connection closes
+    (470 MB over a 1M-company ingest): the store closes the connection between upserts."""
+    s = LadybugStore(tmp_path / "g.lbdb")
+    s.create_schema()
+    ids = _companies(s, 20)
+    base = pa.total_allocated_bytes()
+    for b in range(4):
+        new = [{"id": f"co:b{b}-{i:05d}", "name": f"A company with a long enough name {b} {i}",
+                "sources": ["src:t"]} for i in range(30_000)]
+        s.upsert_nodes("Company", new)
+        rels = [{"src": ids[i % 20], "src_label": "Company", "dst": new[i]["id"], "dst_label": "Company",
+                 "props": {"id": rel_id("OWNS", ids[i % 20], new[i]["id"]), "share": 0.5, "sources": ["src:t"]}}
+                for i in range(5_000)]
+        s.upsert_rels("OWNS", rels)
+    # 4 x 30k names held would be several MB; what stays is the store's own small state
+    assert pa.total_allocated_bytes() - base < 1_000_000
+    assert s.read("MATCH (c:Company) RETURN count(c)").rows[0][0] == 20 + 120_000
+    assert s.read("MATCH ()-[e:OWNS]->() RETURN count(e)").rows[0][0] == 20_000
+    s.close()

@@ -41,7 +41,7 @@ COPY_THRESHOLD = 20_000  # above this, new nodes go in with COPY rather than LOA
 # pipeline's default 5,000, keep the cheaper WAL path (tests/test_crash_recovery.py kills inside it)
 REL_COPY_THRESHOLD = 20_000  # ... and only into an empty (from, to) table: see _write_rels
 BUFFER_ENV = "TECHGIANTS_LADYBUG_BUFFER_MB"
-BUFFER_CEILING_MB = 2048
+BUFFER_CEILING_MB = 1536
 POOL_FULL = "buffer pool is full"
 FETCH_CHUNK = 20_000  # rows per existence lookup: one 100k-row join can fill a 2 GB pool at 1M
 log = logging.getLogger(__name__)
@@ -52,8 +52,10 @@ class _CopyFailed(RuntimeError):
 
 
 def default_buffer_mb(env: dict | None = None, ram_mb: int | None = None) -> int:
-    """The buffer pool cap: $TECHGIANTS_LADYBUG_BUFFER_MB, else a quarter of RAM, at most 2 GB
-    (a 1M-company ingest and its reads fit in it; peak RSS stays well under 4 GB)."""
+    """The buffer pool cap: $TECHGIANTS_LADYBUG_BUFFER_MB, else a quarter of RAM, at most 1.5 GB.
+    Ladybug's resident memory can reach about twice its pool (cached pages of the file and query
+    memory are kept in two regions that each grow up to the pool's size), so 1.5 GB keeps a process
+    under 4 GB at 1M companies, and every saved query, the bulk ingest and the record pipeline fit."""
     env = os.environ if env is None else env
     if env.get(BUFFER_ENV):
         return max(16, int(env[BUFFER_ENV]))
@@ -202,12 +204,30 @@ class LadybugStore(GraphStore):
         return out
 
     def upsert_nodes(self, label: str, rows) -> "UpsertCounts":
-        with self._pool_guard(label):
-            return super().upsert_nodes(label, rows)
+        try:
+            with self._pool_guard(label):
+                return super().upsert_nodes(label, rows)
+        finally:
+            self._release_params()
 
     def upsert_rels(self, rtype: str, rows) -> "UpsertCounts":
-        with self._pool_guard(rtype):
-            return super().upsert_rels(rtype, rows)
+        try:
+            with self._pool_guard(rtype):
+                return super().upsert_rels(rtype, rows)
+        finally:
+            self._release_params()
+
+    def _release_params(self) -> None:
+        """Close this thread's connection (the next call opens a new one). Ladybug 0.22 keeps every
+        Arrow table passed as a query parameter (`LOAD FROM $t`, `COPY ... FROM $t`) alive until its
+        connection closes: 470 MB over a 1M-company record ingest. Called between upserts, never
+        inside a transaction (ingest.bulk sets `_keep_conn` while it holds one around upserts)."""
+        if getattr(self, "_keep_conn", False):
+            return
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            self._local.conn = None
+            c.close()
 
     @contextmanager
     def _pool_guard(self, name: str):
