@@ -956,6 +956,36 @@ def records(g: SynthGraph, chunk: int = 50_000, with_search_key: bool = False) -
                     yield Rel(rtype, a, sl, z, dl, props)
 
 
+def parquet_records(out: Path, chunk: int = 50_000) -> tuple[int, Iterator]:
+    """(element count, records) read straight from a folder written by write_parquet, a batch
+    at a time: what an ingester reading files holds, not the whole graph in memory (the
+    pipeline benchmark's peak RSS is then the pipeline's own)."""
+    import pyarrow.parquet as pq
+    from ingest.records import Node, Rel
+    out = Path(out)
+    node_files = [(label, out / "nodes" / f"{label}.parquet") for label in SCHEMA.labels]
+    node_files = [(label, p) for label, p in node_files if p.exists()]
+    rel_files = [(rtype, p) for rtype in SCHEMA.rel_types for p in sorted((out / "rels").glob(f"{rtype}__*.parquet"))]
+    n = sum(pq.ParquetFile(p).metadata.num_rows for _, p in node_files + rel_files)
+
+    def gen():
+        for label, p in node_files:
+            f = pq.ParquetFile(p)
+            cols = [c for c in f.schema_arrow.names if c != "search_key"]
+            for b in f.iter_batches(chunk, columns=cols):
+                for props in _batch_dicts(b, b.column_names):
+                    yield Node(label, props)
+        for rtype, p in rel_files:
+            _, sl, dl = p.stem.split("__")
+            f = pq.ParquetFile(p)
+            for b in f.iter_batches(chunk):
+                props_cols = [c for c in b.column_names if c not in ("from", "to")]
+                src, dst = b.column("from").to_pylist(), b.column("to").to_pylist()
+                for a, z, props in zip(src, dst, _batch_dicts(b, props_cols)):
+                    yield Rel(rtype, a, sl, z, dl, props)
+    return n, gen()
+
+
 def _batch_dicts(b: pa.RecordBatch, names: list[str]) -> Iterator[dict]:
     """One dict per row of `b` over `names`, nulls left out: columns null throughout the batch are
     skipped whole, and rows of a batch without nulls are zipped straight into dicts."""

@@ -3,6 +3,7 @@
     python -m bench.neo4j_5m import      # generate (if needed) + neo4j-admin import into a kept home
     python -m bench.neo4j_5m schema      # (re)build constraints and indexes on it, count
     python -m bench.neo4j_5m read        # start a server on that home and run bench.phases read sections
+    python -m bench.neo4j_5m read --sections queries --merge   # re-run one section, keep the others
 
 Kept apart from bench/run_all.py because the import (tens of minutes on 2 cores) and the reads are
 worth running at different times, and the imported home (bench/.work/5m/neo4j-home, ~10 GB) is
@@ -87,24 +88,44 @@ def do_schema() -> dict:
     return res
 
 
-def do_read(sections: str, reps: int, timeout: float, cypher_timeout: float) -> dict:
+def do_read(sections: str, reps: int, timeout: float, cypher_timeout: float, merge: bool = False) -> dict:
+    """Start a server on the imported home and run the read sections. With `merge`, only those
+    sections are replaced in the existing results (the others and their run stay as they were,
+    and `reruns` records what was re-run when)."""
     from bench import neo4j_tools as nt
     if not (HOME / "data").exists():
         raise SystemExit(f"no imported home at {HOME}: run `python -m bench.neo4j_5m import` first")
     srv = nt.Server(HOME)
     srv.start()
     R = RESULTS / "5m"
+    out = R / ("neo-admin-read.rerun.json" if merge else "neo-admin-read.json")
     try:
         c0 = srv.cpu_s()
-        rr = run_phase("read", WORK / "5m", srv.uri, R / "neo-admin-read.json", "--reps", str(reps), "--timeout",
+        rr = run_phase("read", WORK / "5m", srv.uri, out, "--reps", str(reps), "--timeout",
                        str(timeout), "--cypher-timeout", str(cypher_timeout), "--sections", sections,
                        timeout=4 * 3600)
         rr.update(server_cpu_s=round((srv.cpu_s() or 0) - (c0 or 0), 1), server_peak_rss_mb=srv.peak_rss_mb(),
                   heap=srv.heap, pagecache=srv.pagecache, server_start_s=srv.start_s)
-        write_json(R / "neo-admin-read.json", rr)
-        return rr
+        write_json(out, rr)
     finally:
         srv.stop(remove=False)
+    if not merge:
+        return rr
+    base_path = R / "neo-admin-read.json"
+    base = json.loads(base_path.read_text()) if base_path.exists() else {}
+    secs = [x for x in sections.split(",") if x]
+    for sec in secs:
+        if sec in rr:
+            base[sec] = rr[sec]
+        if sec == "edges" and "chunked_edges" in rr:
+            base["chunked_edges"] = rr["chunked_edges"]
+        base.setdefault("section_s", {})[sec] = rr.get("section_s", {}).get(sec)
+    base.setdefault("reruns", []).append({
+        "sections": secs, "at": time.strftime("%Y-%m-%d %H:%M"), "load_before": rr.get("load_before"),
+        "load_after": rr.get("load_after"), "client_peak_rss_mb": rr.get("peak_rss_mb"),
+        "server_peak_rss_mb": rr.get("server_peak_rss_mb")})
+    write_json(base_path, base)
+    return base
 
 
 def main(argv=None) -> None:
@@ -115,13 +136,15 @@ def main(argv=None) -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--cypher-timeout", type=float, default=240.0)
+    ap.add_argument("--merge", action="store_true",
+                    help="read: replace only these sections in the existing results, keep the others")
     args = ap.parse_args(argv)
     if args.step == "import":
         out = do_import(args.seed)
     elif args.step == "schema":
         out = do_schema()
     else:
-        out = do_read(args.sections, args.reps, args.timeout, args.cypher_timeout)
+        out = do_read(args.sections, args.reps, args.timeout, args.cypher_timeout, args.merge)
     print(json.dumps({k: v for k, v in out.items() if k != "counts"}, indent=2, default=str))
 
 

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Timer, du_mb, peak_rss_mb, rss_mb, stats_ms, write_json  # noqa: E402
-from bench.generate import read_parquet, records, unwind_batches  # noqa: E402
+from bench.generate import parquet_records, read_parquet, records, unwind_batches  # noqa: E402
 
 
 def _manifest(data: Path) -> dict:
@@ -97,17 +97,16 @@ def phase_lb_pipeline(args) -> dict:
     from ingest import pipeline
     path = Path(args.store)
     _fresh(path)
-    g = read_parquet(Path(args.data) / "ladybug")
-    n = g.n_elements
+    # streamed from the Parquet files a batch at a time, as an ingester reads its files
+    n, recs = parquet_records(Path(args.data) / "ladybug")
     acc = _Acc()
     rss0 = rss_mb()
     with Timer() as t:
         s = LadybugStore(path, buffer_pool_mb=args.buffer_pool_mb)
         s.create_schema()
         _instrument(s, acc, args.instrument)
-        rep = pipeline.run(s, records(g), batch=args.batch)
+        rep = pipeline.run(s, recs, batch=args.batch)
         s.close()
-    del g
     gc.collect()
     return {"seconds": round(t.wall, 3), "cpu_s": round(t.cpu, 3), "elements": n,
             "elements_per_s": round(n / t.wall), "batch": args.batch, "rejected": rep.total_rejected,
