@@ -46,6 +46,21 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def reset_peak() -> bool:
+    """Start a new peak-RSS window (Linux: writing 5 to clear_refs resets VmHWM to the current
+    RSS), so that one section of a phase gets a peak of its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def window_peak_mb() -> float:
+    """VmHWM: the peak RSS since the last reset_peak() (or since the process started)."""
+    return proc_peak_rss_mb(os.getpid()) or peak_rss_mb()
+
+
 def proc_peak_rss_mb(pid: int) -> float | None:
     """VmHWM (peak RSS) of another process, e.g. the Neo4j JVM."""
     try:

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Timer, du_mb, peak_rss_mb, rss_mb, stats_ms, write_json  # noqa: E402
+from bench.common import Timer, du_mb, peak_rss_mb, reset_peak, rss_mb, stats_ms, window_peak_mb, write_json  # noqa: E402
 from bench.generate import parquet_records, read_parquet, records, unwind_batches  # noqa: E402
 
 
@@ -333,7 +333,9 @@ def bench_queries(store, params: dict, reps: int, timeout: float, reopen=None, p
             v = _resolve(QUERY_PARAMS.get(q.name, {}).get(p.name), params)
             if v is not None:
                 given[p.name] = v
+        reset_peak()
         res = _timed_runs(lambda: queries.run(store, q, timeout=timeout, **given), reps)
+        res["peak_rss_mb"] = window_peak_mb()
         if "Buffer manager" in res.get("error", "") and reopen is not None:
             # a query that exhausts Ladybug's buffer pool leaves it full: reopen before the next one
             store = reopen()
@@ -498,6 +500,8 @@ def bench_analytics(store, params: dict, cypher_timeout: float, lookthrough_all:
     out["exposures_by_via"] = {v: next((x["counts"] for x in vias if x["values"] == v), 0)
                                for v in ("direct", "subsidiary", "parent", "index")}
     del exps
+    from graph.memory import release
+    release()   # as analysis.exposure_table does at its end (this calls the algorithms directly)
     out["cascade_plus_exposure_s"] = round(out["cascade_s"] + out["build_graph_s"] + out["exposure_s"], 3)
     out["cascade_plus_exposure_cpu_s"] = round(out["cascade_cpu_s"] + out["build_graph_cpu_s"] + out["exposure_cpu_s"], 3)
     out["end_to_end_s"] = round(out["pull_s"] + out["cascade_plus_exposure_s"], 3)
@@ -516,8 +520,10 @@ def bench_analytics(store, params: dict, cypher_timeout: float, lookthrough_all:
             out["integrated_pairs"] = int(len(vals))
         except Exception as e:  # noqa: BLE001 - internal API of a module being finished
             out["integrated_ownership_s"] = f"n/a ({type(e).__name__}: {e})"
-    out["peak_rss_mb"] = peak_rss_mb()
-    # the same questions in variable-length Cypher, on the same store
+    out["peak_rss_mb"] = window_peak_mb()
+    # the same questions in variable-length Cypher, on the same store: the baseline we compare
+    # with, not a path of the product, so its memory gets a window of its own
+    reset_peak()
     cy = {}
     total, failed = 0.0, None
     for label, q in CYPHER_EQUIV[store.kind].items():
@@ -538,6 +544,7 @@ def bench_analytics(store, params: dict, cypher_timeout: float, lookthrough_all:
             failed = failed or f"error: {e}"
     out["cypher"] = cy
     out["cypher_total_s"] = failed or round(total, 3)
+    out["cypher_peak_rss_mb"] = window_peak_mb()
     ours = out["cascade_plus_exposure_s"]
     if failed and failed.startswith("timeout"):
         out["speedup"] = f">{cypher_timeout / ours:.0f}x (Cypher {failed})"
@@ -574,6 +581,7 @@ def phase_read(args) -> dict:
     for sec in sections:
         store = holder["s"]
         t = time.perf_counter()
+        reset_peak()
         try:
             if sec == "queries":
                 out["queries"] = bench_queries(store, params, args.reps, args.timeout, reopen,
@@ -594,6 +602,10 @@ def phase_read(args) -> dict:
                 reopen()
         out.setdefault("section_s", {})[sec] = round(time.perf_counter() - t, 1)
         out.setdefault("rss_after_mb", {})[sec] = rss_mb()
+        peaks = [window_peak_mb()]
+        if sec == "queries" and isinstance(out.get("queries"), dict):   # it opens a window per query
+            peaks += [v["peak_rss_mb"] for v in out["queries"].values() if isinstance(v, dict) and v.get("peak_rss_mb")]
+        out.setdefault("section_peak_mb", {})[sec] = max(peaks)
         write_json(args.out, {**out, "_partial": True})   # a killed phase keeps what it measured
     holder["s"].close()
     out["peak_rss_mb"] = peak_rss_mb()

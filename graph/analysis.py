@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import ownership as ow
+from graph.memory import release
 from graph.store import GraphStore
 
 ANALYSIS_SOURCE = "src:techgiants-analysis"
@@ -142,6 +143,7 @@ def pull(store: GraphStore, as_of: str | None = None) -> Inputs:
     holdings = take("HOLDS", ["weight", "as_of"], ("as_of", None), ["weight"])   # reported by as_of
     cons = take("CONSTITUENT_OF", ["weight", "start", "end"], ("start", "end"), ["weight"])
     tracks = take("TRACKS", [], None, [])
+    release()   # the store's result tables were cast and filtered into the ones kept
     return Inputs(own, listings, holdings, cons, tracks, ends)
 
 
@@ -237,6 +239,7 @@ def exposure_table(store: GraphStore, lists: str | Iterable[str] | None = "all",
     out = ow.exposure_table(holds, inputs.graph, restricted, inputs.constituents, tracks)
     if investor is not None:
         out = out.filter(pc.equal(out.column("investor"), investor))
+    release()
     return out, fp
 
 

@@ -20,7 +20,6 @@ other processes (an ingest run while the app is open).
 from __future__ import annotations
 
 import bisect
-import ctypes
 import json
 import math
 import os
@@ -37,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.feather  # noqa: F401  (pa.feather)
 from rapidfuzz import fuzz, process
 
+from graph.memory import release
 from graph.names import SEP, core, fast_norm, query_terms
 from graph.schema import SCHEMA
 
@@ -307,16 +307,6 @@ def _shortest(seg: np.ndarray, name_len: np.ndarray, keep: int) -> np.ndarray:
     return seg[np.sort(np.argsort(name_len[seg], kind="stable")[:keep])]
 
 
-def _release() -> None:
-    """Hand the build's freed temporaries back to the OS: Arrow's allocator (mimalloc) and glibc
-    keep them for reuse otherwise, and the process would stay that much bigger for good."""
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def build_index(columns: dict[str, pa.Table], chunk: int = 16_384) -> TokenIndex:
     """The index from one (id, name, search_key) table per label. Works through the entities a
     chunk at a time so that the token strings of a million names never exist all at once (a
@@ -410,7 +400,7 @@ def build_index(columns: dict[str, pa.Table], chunk: int = 16_384) -> TokenIndex
     del cursor, best, rank_of
     vocab = vocab_arr.take(pa.array(order)).to_pylist()
     del vocab_arr, order
-    _release()
+    release()   # the build's temporaries back to the OS
     return TokenIndex(labels, label_of, ids, names, keys, name_len, vocab, indptr, postings, df,
                       {w: i for i, w in enumerate(vocab)})
 

@@ -14,7 +14,6 @@ Ladybug specifics live here only:
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import os
@@ -27,6 +26,7 @@ from typing import Any
 import ladybug
 import pyarrow as pa
 
+from graph.memory import release
 from graph.schema import SCHEMA, Prop
 from graph.store import GraphStore, QueryTimeout, Result, StoreError, by_pair as _by_pair, clean_props, _q
 
@@ -129,7 +129,7 @@ class LadybugStore(GraphStore):
         except RuntimeError as e:
             log.warning("closing %s after a full buffer pool: %s", self.path, e)
         gc.collect()
-        _trim_heap()   # hand the old pool's memory back before the new one fills (else RSS doubles)
+        release()   # hand the old pool's memory back before the new one fills (else RSS doubles)
         self._open()
 
     # A connection per thread: Streamlit serves sessions from several threads.
@@ -432,14 +432,6 @@ class LadybugStore(GraphStore):
                                   {"sl": sl, "dl": dl}).get_as_arrow()
             parts.append(t.rename_columns(schema.names).cast(schema))
         return pa.concat_tables(parts)
-
-
-def _trim_heap() -> None:
-    """glibc keeps freed memory in its arenas; malloc_trim returns it to the OS (no-op elsewhere)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _ident(name: str) -> str:
