@@ -26,6 +26,7 @@ hand-made key would silently break name search.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -38,7 +39,7 @@ import pyarrow.compute as pc
 
 from graph.schema import MAX_LIST_ITEM, MAX_TEXT, MAX_TEXT_DEFAULT, SCHEMA, Prop, SchemaError, validate_node, validate_rel
 from graph.store import GraphStore, _q
-from ingest.pipeline import Quarantine, Report
+from ingest.pipeline import GC_THRESHOLD, Quarantine, Report
 from ingest.records import Rejected
 
 BATCH = 50_000
@@ -369,6 +370,10 @@ def load(store: GraphStore, path: str | os.PathLike, quarantine: str | None = No
     empty = _is_empty(store)
     owner: dict[str, pa.Array] = {}                 # label -> ids loaded under it
     writer = _LadybugWriter(store, batch, parts) if store.kind == "ladybug" else _UndoWriter(store, batch)
+    # search_key's per-row dicts and strings would make the cycle collector walk the growing key
+    # list over and over (6% of a 1M load): collect less often while we run, as the pipeline does
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
     try:
         with writer:
             for part in parts:   # one file in memory at a time: read, check, write, let go
@@ -382,6 +387,7 @@ def load(store: GraphStore, path: str | os.PathLike, quarantine: str | None = No
                 if on_file:
                     on_file(part, ch.read)
     finally:
+        gc.set_threshold(*threshold)
         q.close()
     return report
 
@@ -431,6 +437,17 @@ def _rows_where(t: pa.Table, m: pa.Array) -> list[tuple[int, dict]]:
     return list(zip(idx, rows))
 
 
+def _member(col: pa.Array, ids: pa.Array) -> pa.Array:
+    """col's values that are among `ids` (a null is not), as a boolean array. `is_in` hashes its
+    value set on every call: against the million ids of a label that is ~0.3 s each time, paid per
+    file and per end. When `ids` is the bigger side, hash the column's distinct values instead,
+    probe them with `ids`, and look col up among the few that were found."""
+    if len(ids) > 4 * len(col):
+        distinct = pc.unique(pc.drop_null(col))
+        ids = pc.filter(ids, pc.is_in(ids, value_set=distinct))
+    return pc.fill_null(pc.is_in(col, value_set=ids), False)
+
+
 def _check_nodes(store, part, t, typed, codes, owner, report, q, empty, search_key) -> _Checked:
     label = part.name
     report.read[label] += t.num_rows
@@ -442,7 +459,7 @@ def _check_nodes(store, part, t, typed, codes, owner, report, q, empty, search_k
     # one id, one node: ids loaded under an earlier label, or stored under another label, are refused
     clash: dict[str, str] = {}
     for ol, oids in owner.items():
-        hit = pc.fill_null(pc.is_in(ids, value_set=oids), False)
+        hit = _member(ids, oids)
         for v in pc.filter(ids, hit).to_pylist():
             clash.setdefault(v, f"id {v} is already a {ol} in this input; one id, one node")
     stored_same: set[str] = set()
@@ -492,7 +509,7 @@ def _check_rels(store, part, t, typed, codes, owner, report, q, empty) -> _Check
     have = {}
     for end, label in (("from", part.src), ("to", part.dst)):
         col = _col(t, end)
-        ok = pc.fill_null(pc.is_in(col, value_set=owner.get(label, pa.array([], pa.string()))), False)
+        ok = _member(col, owner.get(label, pa.array([], pa.string())))
         if not empty:
             missing = pc.unique(pc.drop_null(pc.filter(col, pc.invert(ok)))).to_pylist()
             if missing:

@@ -378,3 +378,19 @@ def test_column_checks_equal_the_record_validator(part):
     def check(rows):
         assert _bulk_outcome(part, rows) == [_record_outcome(part, r) for r in rows]
     check()
+
+
+@pytest.mark.parametrize("n_col,n_ids", [(5, 1000), (1000, 5), (300, 300), (0, 50), (50, 0)])
+def test_member_is_is_in_whichever_side_is_hashed(n_col, n_ids):
+    """The id check hashes the smaller side; the answer is is_in's either way (nulls are not members)."""
+    import random
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from ingest.bulk import _member
+    rnd = random.Random(n_col * 7 + n_ids)
+    ids = pa.array([f"co:{i}" for i in rnd.sample(range(3 * max(n_ids, 1)), n_ids)], pa.string())
+    col = pa.array([None if rnd.random() < 0.1 else f"co:{rnd.randrange(3 * max(n_ids, 1))}" for _ in range(n_col)],
+                   pa.string())
+    want = pc.fill_null(pc.is_in(col, value_set=ids), False)
+    assert _member(col, ids).to_pylist() == want.to_pylist()
+    assert _member(pa.chunked_array([col]), ids).to_pylist() == want.to_pylist()
