@@ -582,11 +582,9 @@ class _LadybugWriter:
         self.fresh = bool(self.touched) and all(t in self.empty for t in self.touched)
         if self.fresh:
             return self
-        # upsert_* open a transaction of their own; inside ours they write without one, and keep
-        # the connection that holds it (the store otherwise closes it after each upsert)
-        s._write = lambda name, is_rel, new, changed: (s._write_rels if is_rel else s._write_nodes)(name, new, changed)
-        s._keep_conn = True
-        s.conn.execute("BEGIN TRANSACTION")
+        # otherwise one transaction for the whole load: upserts write inside it
+        self.tx = s.batch_transaction()
+        self.tx.__enter__()
         return self
 
     def write(self, ch: "_Checked", report: Report) -> None:
@@ -616,20 +614,10 @@ class _LadybugWriter:
                 for name in self.touched:
                     if name in SCHEMA.nodes:
                         s.conn.execute(_q("MATCH (n:{L}) DETACH DELETE n", L=name))
-            _release_params(s)
+            s._release_params()
             return False
-        del s._write, s._keep_conn
-        try:
-            if exc_type is None:
-                s.conn.execute("COMMIT")
-                return False
-            try:
-                s.conn.execute("ROLLBACK")
-            except RuntimeError:
-                pass  # a failed COPY has already rolled the transaction back
-            return False
-        finally:
-            _release_params(s)
+        self.tx.__exit__(exc_type, exc, tb)   # COMMIT, or ROLLBACK and the error goes on
+        return False
 
 
 def _upsert_table(store, part: Part, t: pa.Table, report: Report, batch: int) -> None:
@@ -753,9 +741,3 @@ def write_csv(t: pa.Table, path: str | os.PathLike) -> None:
         for row in t.to_pylist():
             f.write(",".join(cell(v) for v in row.values()) + "\n")
 
-
-def _release_params(store) -> None:
-    """Ladybug keeps the Arrow tables of a connection's COPY parameters until it closes."""
-    release = getattr(store, "_release_params", None)
-    if release is not None:
-        release()

@@ -109,6 +109,7 @@ class LadybugStore(GraphStore):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._open()
         self._table_names: dict[int, str] | None = None
+        self._outer_tx = False
 
     def _open(self) -> None:
         try:
@@ -204,36 +205,19 @@ class LadybugStore(GraphStore):
         return out
 
     def upsert_nodes(self, label: str, rows) -> "UpsertCounts":
-        try:
-            with self._pool_guard(label):
-                return super().upsert_nodes(label, rows)
-        finally:
-            self._release_params()
+        with self._upsert_guard(label):
+            return super().upsert_nodes(label, rows)
 
     def upsert_rels(self, rtype: str, rows) -> "UpsertCounts":
-        try:
-            with self._pool_guard(rtype):
-                return super().upsert_rels(rtype, rows)
-        finally:
-            self._release_params()
-
-    def _release_params(self) -> None:
-        """Close this thread's connection (the next call opens a new one). Ladybug 0.22 keeps every
-        Arrow table passed as a query parameter (`LOAD FROM $t`, `COPY ... FROM $t`) alive until its
-        connection closes: 470 MB over a 1M-company record ingest. Called between upserts, never
-        inside a transaction (ingest.bulk sets `_keep_conn` while it holds one around upserts)."""
-        if getattr(self, "_keep_conn", False):
-            return
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            self._local.conn = None
-            c.close()
+        with self._upsert_guard(rtype):
+            return super().upsert_rels(rtype, rows)
 
     @contextmanager
-    def _pool_guard(self, name: str):
-        """A full buffer pool leaves Ladybug refusing every later statement: reopen the database
-        and refuse the batch with a clear message, so that the pipeline's retry of the batch in
-        halves (ingest.pipeline.write_bisecting) runs on a usable store."""
+    def _upsert_guard(self, name: str):
+        """Around every upsert. A full buffer pool leaves Ladybug refusing every later statement:
+        reopen the database and refuse the batch with a clear message, so that the pipeline's retry
+        of the batch in halves (ingest.pipeline.write_bisecting) runs on a usable store. And after
+        the upsert, release its parameter tables."""
         try:
             yield
         except RuntimeError as e:
@@ -242,9 +226,48 @@ class LadybugStore(GraphStore):
             self._reopen()
             raise StoreError(f"{name}: the batch needs more memory than Ladybug's buffer pool "
                              f"({self.buffer_pool_mb} MB): set {BUFFER_ENV} higher or use a smaller batch") from None
+        finally:
+            self._release_params()
+
+    def _release_params(self) -> None:
+        """Close this thread's connection (the next call opens a new one). Ladybug 0.22 keeps every
+        Arrow table passed as a query parameter (`LOAD FROM $t`, `COPY ... FROM $t`) alive until its
+        connection closes: 470 MB over a 1M-company record ingest. Never inside a batch_transaction."""
+        if self._outer_tx:
+            return
+        c = getattr(self._local, "conn", None)
+        if c is not None:
+            self._local.conn = None
+            c.close()
+
+    @contextmanager
+    def batch_transaction(self):
+        """One transaction around several upserts and COPYs on this thread's connection (ingest.bulk's
+        all-or-nothing load into populated tables): upserts write inside it instead of committing
+        each batch, and the connection that holds it stays open until it ends."""
+        self._outer_tx = True
+        self.conn.execute("BEGIN TRANSACTION")
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException:
+            try:
+                self.conn.execute("ROLLBACK")
+            except RuntimeError:
+                pass  # a failed COPY has already rolled the transaction back
+            raise
+        finally:
+            self._outer_tx = False
+            self._release_params()
 
     def _write(self, name: str, is_rel: bool, new: list[dict], changed: list[dict]) -> None:
-        # a full buffer pool anywhere in an upsert is handled once, by _pool_guard around it
+        # a full buffer pool anywhere in an upsert is handled once, by _upsert_guard around it
+        if self._outer_tx:   # inside batch_transaction: its commit or rollback covers this write
+            if is_rel:
+                self._write_rels(name, new, changed)
+            else:
+                self._write_nodes(name, new, changed)
+            return
         try:
             self._write_tx(name, is_rel, new, changed, copy=True)
         except _CopyFailed as e:
