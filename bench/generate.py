@@ -49,7 +49,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -941,19 +941,12 @@ def validate_neo4j_csv(folder: Path) -> dict:
 def records(g: SynthGraph, chunk: int = 50_000, with_search_key: bool = False) -> Iterator:
     """Pipeline records (ingest.records.Node / Rel): every node, then every relationship,
     as an ingester would yield them (nulls left out, no search_key: the stores compute it)."""
-    from ingest.records import Node, Rel
     for label, t in g.nodes.items():
         cols = [c for c in t.column_names if with_search_key or c != "search_key"]
-        for b in t.select(cols).to_batches(chunk):
-            for props in _batch_dicts(b, b.column_names):
-                yield Node(label, props)
+        yield from _node_records(label, t.select(cols).to_batches(chunk))
     for rtype, parts in g.rels.items():
         for sl, dl, t in parts:
-            props_cols = [c for c in t.column_names if c not in ("from", "to")]
-            for b in t.to_batches(chunk):
-                src, dst = b.column("from").to_pylist(), b.column("to").to_pylist()
-                for a, z, props in zip(src, dst, _batch_dicts(b, props_cols)):
-                    yield Rel(rtype, a, sl, z, dl, props)
+            yield from _rel_records(rtype, sl, dl, t.to_batches(chunk))
 
 
 def parquet_records(out: Path, chunk: int = 50_000) -> tuple[int, Iterator]:
@@ -961,7 +954,6 @@ def parquet_records(out: Path, chunk: int = 50_000) -> tuple[int, Iterator]:
     at a time: what an ingester reading files holds, not the whole graph in memory (the
     pipeline benchmark's peak RSS is then the pipeline's own)."""
     import pyarrow.parquet as pq
-    from ingest.records import Node, Rel
     out = Path(out)
     node_files = [(label, out / "nodes" / f"{label}.parquet") for label in SCHEMA.labels]
     node_files = [(label, p) for label, p in node_files if p.exists()]
@@ -971,19 +963,28 @@ def parquet_records(out: Path, chunk: int = 50_000) -> tuple[int, Iterator]:
     def gen():
         for label, p in node_files:
             f = pq.ParquetFile(p)
-            cols = [c for c in f.schema_arrow.names if c != "search_key"]
-            for b in f.iter_batches(chunk, columns=cols):
-                for props in _batch_dicts(b, b.column_names):
-                    yield Node(label, props)
+            yield from _node_records(label, f.iter_batches(chunk, columns=[c for c in f.schema_arrow.names
+                                                                           if c != "search_key"]))
         for rtype, p in rel_files:
             _, sl, dl = p.stem.split("__")
-            f = pq.ParquetFile(p)
-            for b in f.iter_batches(chunk):
-                props_cols = [c for c in b.column_names if c not in ("from", "to")]
-                src, dst = b.column("from").to_pylist(), b.column("to").to_pylist()
-                for a, z, props in zip(src, dst, _batch_dicts(b, props_cols)):
-                    yield Rel(rtype, a, sl, z, dl, props)
+            yield from _rel_records(rtype, sl, dl, pq.ParquetFile(p).iter_batches(chunk))
     return n, gen()
+
+
+def _node_records(label: str, batches: Iterable[pa.RecordBatch]) -> Iterator:
+    from ingest.records import Node
+    for b in batches:
+        for props in _batch_dicts(b, b.column_names):
+            yield Node(label, props)
+
+
+def _rel_records(rtype: str, sl: str, dl: str, batches: Iterable[pa.RecordBatch]) -> Iterator:
+    from ingest.records import Rel
+    for b in batches:
+        props_cols = [c for c in b.column_names if c not in ("from", "to")]
+        src, dst = b.column("from").to_pylist(), b.column("to").to_pylist()
+        for a, z, props in zip(src, dst, _batch_dicts(b, props_cols)):
+            yield Rel(rtype, a, sl, z, dl, props)
 
 
 def _batch_dicts(b: pa.RecordBatch, names: list[str]) -> Iterator[dict]:
